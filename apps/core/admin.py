@@ -1,0 +1,121 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from . import authz
+from .models import ApiToken, AuditEvent, Operation
+
+
+class PortalModelAdmin(admin.ModelAdmin):
+    """Admin for cloud admins; writes go through the owning app's services.
+
+    Subclasses implement ``create``/``update``/``remove`` by calling the service
+    function, so the admin site validates, authorizes and audits exactly as the
+    portal and the API do.
+    """
+
+    def has_module_permission(self, request):
+        return authz.is_cloud_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return authz.is_cloud_admin(request.user)
+
+    def has_add_permission(self, request):
+        return authz.is_cloud_admin(request.user) and hasattr(self, "create")
+
+    def has_change_permission(self, request, obj=None):
+        return authz.is_cloud_admin(request.user) and hasattr(self, "update")
+
+    def has_delete_permission(self, request, obj=None):
+        return authz.is_cloud_admin(request.user) and hasattr(self, "remove")
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data}
+        if change:
+            self.update(request.user, obj, data)
+        else:
+            saved = self.create(request.user, form.cleaned_data)
+            obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        self.remove(request.user, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            try:
+                self.remove(request.user, obj)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(request, f"{obj}: {' '.join(_messages(exc))}", messages.ERROR)
+
+
+def _messages(exc):
+    return getattr(exc, "messages", [str(exc)])
+
+
+class ReadOnlyAdmin(PortalModelAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created",
+        "actor_name",
+        "action",
+        "target_type",
+        "target_name",
+        "project_name",
+        "cluster",
+        "namespace",
+        "result",
+        "source_ip",
+    ]
+    list_filter = ["result", "action", "target_type", "cluster", "created"]
+    search_fields = [
+        "actor_name",
+        "action",
+        "target_name",
+        "project_name",
+        "namespace",
+        "request_id",
+    ]
+    date_hierarchy = "created"
+    list_select_related = False
+
+
+@admin.register(Operation)
+class OperationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created",
+        "kind",
+        "target_name",
+        "actor",
+        "project",
+        "status",
+        "progress",
+        "step",
+    ]
+    list_filter = ["status", "kind", "created"]
+    search_fields = ["target_name", "step", "error", "request_id"]
+    list_select_related = ["actor", "project"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ["name", "user", "prefix", "created", "expires", "last_used"]
+    search_fields = ["name", "user__username", "prefix"]
+    list_select_related = ["user"]
+    exclude = ["digest"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for f in super().get_readonly_fields(request, obj) if f != "digest"]
+
+    def remove(self, actor, token):
+        from .services import revoke_token
+
+        revoke_token(actor, token)
+
+
+admin.site.site_header = _("KCS Portal administration")
+admin.site.site_title = _("KCS Portal")

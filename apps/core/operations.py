@@ -1,0 +1,128 @@
+"""Long-running operations: services start them, Celery tasks report their progress.
+
+A service calls ``start(...)``: it writes an Operation row and queues the task
+once the surrounding transaction commits, so the worker never looks for a row
+that is not there yet. The task is declared with ``@operation_task``; it
+receives a ``Progress`` and reports steps, percentages and log lines, which
+the portal polls and the API serves. Tasks must be idempotent: with
+``acks_late`` a task whose worker died is delivered again.
+"""
+
+import functools
+import logging
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import context
+from .models import Operation
+
+log = logging.getLogger("kcsportal.operations")
+
+_KIND_LABELS: dict[str, str] = {}
+
+
+def kind_label(kind: str) -> str:
+    return str(_KIND_LABELS.get(kind, kind))
+
+
+class Cancelled(Exception):
+    """Raised inside a task when its operation was cancelled by a user."""
+
+
+class Progress:
+    """What a task uses to report on its Operation. Each call is one short write."""
+
+    def __init__(self, operation: Operation):
+        self.operation = operation
+
+    def _save(self, **fields):
+        for name, value in fields.items():
+            setattr(self.operation, name, value)
+        Operation.objects.filter(pk=self.operation.pk).update(**fields)
+
+    def check_cancelled(self):
+        status = Operation.objects.filter(pk=self.operation.pk).values_list("status", flat=True)
+        if status.first() == Operation.Status.CANCELLED:
+            raise Cancelled
+
+    def step(self, name: str, progress: int | None = None):
+        """Start a named step; ``progress`` is the overall percentage reached."""
+        self.check_cancelled()
+        fields = {"step": str(name)}
+        if progress is not None:
+            fields["progress"] = max(0, min(100, int(progress)))
+        self._save(**fields)
+        self.log(name)
+
+    def log(self, line: str):
+        stamp = timezone.now().strftime("%H:%M:%S")
+        with transaction.atomic():
+            current = Operation.objects.select_for_update().filter(pk=self.operation.pk).get().log
+            current = [*current, f"{stamp} {line}"][-Operation.MAX_LOG_LINES :]
+            self._save(log=current)
+
+
+def register_kind(kind: str, label) -> None:
+    _KIND_LABELS[kind] = label
+
+
+def start(actor, kind: str, task, *, target=None, project=None, target_name="", args=()):
+    """Record an operation and queue its task after the current transaction commits."""
+    operation = Operation.objects.create(
+        kind=kind,
+        target=target,
+        target_name=target_name or (str(target) if target is not None else ""),
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        project=project,
+        request_id=context.request_id.get(),
+    )
+    headers = context.snapshot()
+    transaction.on_commit(
+        lambda: task.apply_async(args=(operation.pk, *args), headers={"kcs": headers})
+    )
+    return operation
+
+
+def operation_task(kind: str, label, **task_options):
+    """Declare a Celery task that runs an Operation of ``kind``.
+
+    The wrapped function is called as ``fn(progress, *args)``. The wrapper
+    moves the operation through running → succeeded/failed/cancelled and
+    skips operations that already finished (a redelivered message).
+    """
+    register_kind(kind, label)
+
+    def decorator(fn):
+        @shared_task(name=f"operations.{kind}", acks_late=True, **task_options)
+        @functools.wraps(fn)
+        def task(operation_id: int, *args):
+            operation = Operation.objects.filter(pk=operation_id).first()
+            if operation is None or operation.is_finished:
+                return
+            progress = Progress(operation)
+            progress._save(status=Operation.Status.RUNNING, started=timezone.now(), error="")
+            try:
+                fn(progress, *args)
+            except Cancelled:
+                progress._save(finished=timezone.now())
+                progress.log(str(_("Cancelled.")))
+            except Exception as exc:
+                log.exception("operation %s failed", operation_id)
+                progress._save(
+                    status=Operation.Status.FAILED, error=str(exc), finished=timezone.now()
+                )
+                progress.log(str(_("Failed: %(error)s") % {"error": exc}))
+            else:
+                progress._save(
+                    status=Operation.Status.SUCCEEDED,
+                    progress=100,
+                    step=str(_("Done")),
+                    finished=timezone.now(),
+                )
+
+        return task
+
+    return decorator

@@ -1,0 +1,65 @@
+"""Operations of the portal itself: API tokens, diagnostics, cancelling operations."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit, authz, operations
+from .models import ApiToken, Operation
+
+
+@transaction.atomic
+def create_token(actor, *, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+    """Create a personal API token; returns it with its key, which is never shown again."""
+    if not actor.is_authenticated:
+        raise ValidationError(_("Sign in to create API tokens."))
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the token a name.")})
+    key = ApiToken.generate_key()
+    token = ApiToken(
+        user=actor,
+        name=name,
+        prefix=key[: ApiToken.PREFIX_LENGTH],
+        digest=ApiToken.hash(key),
+        expires=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    token.full_clean()
+    token.save()
+    audit.record(actor, "token.create", token, detail={"prefix": token.prefix})
+    return token, key
+
+
+@transaction.atomic
+def revoke_token(actor, token: ApiToken) -> None:
+    authz.require(actor, "delete", token)
+    audit.record(actor, "token.revoke", token, detail={"user": token.user.get_username()})
+    token.delete()
+
+
+def start_diagnostics(actor) -> Operation:
+    from .tasks import run_diagnostics
+
+    authz.require_cloud_admin(actor)
+    with transaction.atomic():
+        operation = operations.start(
+            actor, "diagnostics", run_diagnostics, target_name=_("KCS Portal")
+        )
+        audit.record(actor, "diagnostics.start", operation)
+    return operation
+
+
+@transaction.atomic
+def cancel_operation(actor, operation: Operation) -> Operation:
+    authz.require(actor, "cancel", operation)
+    if operation.is_finished:
+        raise ValidationError(_("This operation has already finished."))
+    Operation.objects.filter(pk=operation.pk).update(
+        status=Operation.Status.CANCELLED, finished=timezone.now()
+    )
+    operation.refresh_from_db()
+    audit.record(actor, "operation.cancel", operation, project=operation.project)
+    return operation

@@ -1,0 +1,20 @@
+"""The REST API's routes: each app contributes its viewsets here."""
+
+from rest_framework.routers import DefaultRouter
+
+from apps.core.api.views import ApiTokenViewSet, AuditEventViewSet, OperationViewSet
+from apps.tenancy.api import (
+    DepartmentAdminViewSet,
+    DepartmentViewSet,
+    MembershipViewSet,
+    ProjectViewSet,
+)
+
+router = DefaultRouter()
+router.register("departments", DepartmentViewSet)
+router.register("projects", ProjectViewSet)
+router.register("memberships", MembershipViewSet)
+router.register("department-admins", DepartmentAdminViewSet)
+router.register("operations", OperationViewSet)
+router.register("audit-events", AuditEventViewSet)
+router.register("tokens", ApiTokenViewSet)
