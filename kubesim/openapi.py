@@ -490,7 +490,15 @@ def _document_parts(group_version: str, crds: list[dict]):
             schemas = _crd_schemas(cv)
             extra.update(schemas)
             obj, lst = list(schemas)
-            paths.update(_resource_paths(group, version, kind, plural, namespaced, subs, obj, lst))
+            crd_paths = _resource_paths(group, version, kind, plural, namespaced, subs, obj, lst)
+            # Custom resources take no strategic merge patch; without it listed, kubectl
+            # apply sends a JSON merge patch, as it does against a real apiserver.
+            for item in crd_paths.values():
+                if "patch" in item:
+                    item["patch"]["requestBody"]["content"].pop(
+                        "application/strategic-merge-patch+json", None
+                    )
+            paths.update(crd_paths)
             roots += [_OBJECT_META, _LIST_META]
             if "scale" in subs:
                 roots.append(_SCALE)

@@ -166,7 +166,13 @@ def test_crd_document_uses_the_crd_schema():
     }
     assert list(validator.iter_errors(good)) == []
     assert list(validator.iter_errors({**good, "spec": {"replicas": "1"}}))
-    assert "/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}" in doc["paths"]
+    item = doc["paths"]["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"]
+    # No strategic merge patch for custom resources: kubectl apply then sends a merge patch.
+    assert set(item["patch"]["requestBody"]["content"]) == {
+        "application/apply-patch+yaml",
+        "application/json-patch+json",
+        "application/merge-patch+json",
+    }
 
 
 def _read_fields(data: bytes):
