@@ -875,3 +875,77 @@ def _encode_document(doc: dict) -> bytes:
         for name, schema in doc["definitions"].items()
     )
     return _str(1, doc["swagger"]) + _field(2, info) + _field(9, definitions)
+
+
+# --- server-side field validation ---------------------------------------------------------
+# kubectl create/apply send ?fieldValidation=Strict (the PATCH operations above advertise
+# it) and leave unknown-field checks to the server; these helpers let the server do them
+# against the same schemas.
+
+
+def _schema_for(api_version: str, kind: str, crds) -> tuple[dict | None, dict[str, dict]]:
+    group, _, version = api_version.rpartition("/")
+    defs = definitions()
+    name = _definition_name(group, version, kind, defs)
+    if name is not None:
+        return defs[name], defs
+    for crd in crds:
+        for cv in _crd_versions(crd):
+            if (cv[0], cv[1], cv[2]) == (group, version, kind):
+                schemas = _crd_schemas(cv)
+                merged = {**defs, **schemas}
+                return merged[next(iter(schemas))], merged
+    return None, defs
+
+
+def _resolve(schema: dict, defs: dict[str, dict]) -> dict:
+    for _ in range(20):
+        if "$ref" in schema:
+            schema = defs.get(schema["$ref"], {})
+        elif len(schema.get("allOf") or []) == 1 and "properties" not in schema:
+            schema = schema["allOf"][0]
+        else:
+            break
+    return schema
+
+
+def _unknown(value, schema: dict, defs: dict[str, dict], path: str, out: list[str]) -> None:
+    schema = _resolve(schema, defs)
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        preserve = schema.get("x-kubernetes-preserve-unknown-fields", False)
+        embedded = schema.get("x-kubernetes-embedded-resource", False)
+        for key, sub in value.items():
+            where = f"{path}.{key}" if path else key
+            if props is not None and key in props:
+                _unknown(sub, props[key], defs, where, out)
+            elif isinstance(extra, dict):
+                _unknown(sub, extra, defs, where, out)
+            elif props is not None and not preserve and extra is not True:
+                allowed = embedded and key in ("apiVersion", "kind", "metadata")
+                out.extend([] if allowed else [where])
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            _unknown(item, schema["items"], defs, f"{path}[{i}]", out)
+
+
+def unknown_fields(api_version: str, kind: str, obj: dict, crds=()) -> list[str]:
+    """Paths of the fields in obj that its kind's schema does not declare ("spec.replica",
+    "spec.template.spec.containers[0].bogus"); [] for kinds without a known schema."""
+    schema, defs = _schema_for(api_version, kind, crds)
+    if schema is None:
+        return []
+    out: list[str] = []
+    _unknown(obj, schema, defs, "", out)
+    return out
+
+
+def strict_decoding_message(api_version: str, kind: str, fields: list[str]) -> str:
+    """The apiserver's 400 BadRequest message for fieldValidation=Strict."""
+    version = api_version.rpartition("/")[2]
+    problems = ", ".join(f'unknown field "{f}"' for f in fields)
+    return (
+        f'{kind} in version "{version}" cannot be handled as a {kind}: '
+        f"strict decoding error: {problems}"
+    )

@@ -221,3 +221,25 @@ def test_v2_protobuf_is_a_gnostic_document_with_the_definitions():
         "string"
     )
     json.dumps(doc)
+
+
+def test_unknown_fields_for_strict_field_validation():
+    assert openapi.unknown_fields("apps/v1", "Deployment", DEPLOYMENT) == []
+    typo = json.loads(json.dumps(DEPLOYMENT))
+    typo["spec"]["replica"] = 2
+    typo["spec"]["template"]["spec"]["containers"][0]["bogus"] = 1
+    typo["metadata"]["labels"]["fine"] = "labels are a map"
+    fields = openapi.unknown_fields("apps/v1", "Deployment", typo)
+    assert sorted(fields) == ["spec.replica", "spec.template.spec.containers[0].bogus"]
+    assert openapi.strict_decoding_message("apps/v1", "Deployment", ["spec.replica"]) == (
+        'Deployment in version "v1" cannot be handled as a Deployment: '
+        'strict decoding error: unknown field "spec.replica"'
+    )
+    cr = {
+        "apiVersion": "stable.example.com/v1",
+        "kind": "CronTab",
+        "metadata": {"name": "x"},
+        "spec": {"cronSpec": "*", "image": "nope"},
+    }
+    assert openapi.unknown_fields(cr["apiVersion"], "CronTab", cr, [CRONTAB_CRD]) == ["spec.image"]
+    assert openapi.unknown_fields("example.com/v1", "Unknown", {"anything": 1}) == []
