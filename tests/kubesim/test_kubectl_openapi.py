@@ -89,8 +89,59 @@ def test_get_pods_prints_the_apiserver_columns(kubectl):
     assert wide.split()[5:] == ["IP", "NODE", "NOMINATED", "NODE", "READINESS", "GATES"]
 
 
-@pytest.mark.xfail(reason="needs /openapi/v2 answered with openapi_v2_protobuf()", strict=False)
 def test_client_side_validation_of_a_list_uses_openapi_v2(kubectl):
     out = kubectl("create", "-f", "-", stdin=BAD_LIST)
     assert out.returncode == 1
     assert "ValidationError(Deployment.spec.replicas): invalid type" in out.stderr
+
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: crontabs.stable.example.com}
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Spec, type: string, jsonPath: .spec.cronSpec}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              cronSpec: {type: string}
+              replicas: {type: integer}
+"""
+
+CRONTAB = """
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata: {name: nightly}
+spec: {cronSpec: "0 3 * * *", replicas: 2}
+"""
+
+
+def test_custom_resources_create_and_apply_with_validation(kubectl):
+    assert kubectl("create", "-f", "-", stdin=CRD).returncode == 0
+    created = kubectl("create", "-f", "-", stdin=CRONTAB)
+    assert created.returncode == 0, created.stderr
+    # apply must choose a JSON merge patch: custom resources take no strategic merge patch.
+    applied = kubectl("apply", "-f", "-", stdin=CRONTAB.replace("replicas: 2", "replicas: 3"))
+    assert applied.returncode == 0, applied.stderr
+
+
+@pytest.mark.xfail(reason="the server must pass the CRD's printer columns to to_table")
+def test_custom_resources_print_their_printer_columns(kubectl):
+    assert kubectl("create", "-f", "-", stdin=CRD).returncode == 0
+    assert kubectl("create", "-f", "-", stdin=CRONTAB).returncode == 0
+    out = kubectl("get", "crontabs")
+    assert out.stdout.split("\n")[0].split() == ["NAME", "SPEC", "AGE"]
+    assert out.stdout.split("\n")[1].split()[:6] == ["nightly", "0", "3", "*", "*", "*"]
