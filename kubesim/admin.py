@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from kubesim import errors, kubeconfig
-from kubesim.app import Hub
+from kubesim.app import HUB, Hub
 from kubesim.cluster import Cluster, Faults
 from kubesim.handlers import json_response, status_response
 
@@ -46,7 +46,7 @@ def _guard(handler):
 
 def server_url(request: web.Request, cluster: str) -> str:
     """The cluster's API URL; https (what kubectl needs to send a token) when available."""
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     if hub.tls_port:
         host = request.url.host or "127.0.0.1"
         if ":" in host:
@@ -67,7 +67,7 @@ def _summary(request: web.Request, cluster: Cluster, with_kubeconfig: bool = Fal
         **{k: v for k, v in cluster.spec.items() if k in _CLUSTER_FIELDS},
     }
     if with_kubeconfig:
-        hub: Hub = request.app["hub"]
+        hub: Hub = request.app[HUB]
         url = server_url(request, cluster.name)
         ca = hub.tls.ca_data if url.startswith("https:") else None
         out["kubeconfig"] = kubeconfig.build(cluster.name, url, cluster.token, ca)
@@ -85,7 +85,7 @@ async def _body(request: web.Request) -> dict:
 
 
 def _cluster(request: web.Request) -> Cluster:
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     name = request.match_info["name"]
     cluster = hub.clusters.get(name)
     if cluster is None:
@@ -109,13 +109,13 @@ def _count(body: dict, field: str, name: str, default: int, kind: str = "Cluster
 
 
 async def list_clusters(request: web.Request) -> web.Response:
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     items = [_summary(request, c) for c in hub.clusters.values()]
     return json_response({"items": items})
 
 
 async def create_cluster(request: web.Request) -> web.Response:
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     body = await _body(request)
     unknown = set(body) - _CLUSTER_FIELDS
     if unknown:
@@ -154,7 +154,7 @@ async def get_cluster(request: web.Request) -> web.Response:
 
 async def delete_cluster(request: web.Request) -> web.Response:
     cluster = _cluster(request)
-    request.app["hub"].delete_cluster(cluster.name)
+    request.app[HUB].delete_cluster(cluster.name)
     return json_response({"name": cluster.name, "status": "deleted"})
 
 

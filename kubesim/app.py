@@ -23,6 +23,7 @@ from kubesim.cluster import Cluster
 from kubesim.tls import TlsMaterial
 
 log = logging.getLogger("kubesim")
+HUB: web.AppKey[Hub] = web.AppKey("hub")
 
 SAVE_DELAY = 0.5  # seconds of quiet before the state file is rewritten
 
@@ -187,7 +188,7 @@ def _log_failure(future: asyncio.Future) -> None:
 
 
 async def cluster_api(request: web.Request) -> web.StreamResponse:
-    hub: Hub = request.app["hub"]
+    hub: Hub = request.app[HUB]
     cluster = hub.clusters.get(request.match_info["cluster"])
     try:
         if cluster is None:
@@ -232,7 +233,7 @@ def create_app(hub: Hub | None = None) -> web.Application:
 
     hub = hub or Hub()
     app = web.Application(client_max_size=64 * 1024 * 1024)
-    app["hub"] = hub
+    app[HUB] = hub
     app.router.add_get("/healthz", healthz)
     admin.add_routes(app)
     app.router.add_route("*", "/clusters/{cluster}/{tail:.*}", cluster_api)

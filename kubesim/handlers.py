@@ -446,6 +446,13 @@ async def _openapi(request: web.Request, cluster: Cluster, rest: list[str]) -> w
     crds = cluster.store.list(("apiextensions.k8s.io", "customresourcedefinitions"))
     prefix = request.path[: request.path.index("/openapi")]
     if rest == ["v2"]:
+        if "protobuf" in request.headers.get("Accept", "") and hasattr(
+            openapi, "openapi_v2_protobuf"
+        ):
+            return web.Response(
+                body=openapi.openapi_v2_protobuf(crds),
+                headers={"Content-Type": openapi.V2_PROTOBUF_CONTENT_TYPE},
+            )
         return json_response(openapi.openapi_v2_document(crds))
     if rest == ["v3"]:
         return json_response(openapi.openapi_v3_index(prefix, crds))
