@@ -88,8 +88,7 @@ def test_generate_name_and_dry_run(core):
     assert made.metadata.name.startswith("job-") and len(made.metadata.name) == len("job-") + 5
     dry = core.create_namespaced_config_map("default", configmap("ghost"), dry_run="All")
     assert dry.metadata.name == "ghost"
-    status, body = error_of(core.read_namespaced_config_map, "ghost", "default")
-    assert status == 404
+    assert error_of(core.read_namespaced_config_map, "ghost", "default")[0] == 404
 
 
 def test_label_selectors(core):
@@ -214,9 +213,8 @@ def test_invalid_object_is_422_with_causes(core):
         core.create_namespaced_config_map, "default", {"metadata": {}, "data": {}}
     )
     assert status == 422 and body["reason"] == "Invalid"
-    assert (
-        body["message"]
-        == 'ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required'
+    assert body["message"] == (
+        'ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required'
     )
     assert body["details"]["causes"][0]["field"] == "metadata.name"
 
