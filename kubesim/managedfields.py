@@ -1,4 +1,4 @@
-"""Field ownership (managedFields) and server-side apply (package-private).
+"""Field ownership (managedFields) of Kubernetes objects (package-private).
 
 A port of what Kubernetes' structured-merge-diff does, on plain JSON objects with the
 merge rules of kubesim.mergekeys. A field path is a tuple of elements:
@@ -6,11 +6,11 @@ merge rules of kubesim.mergekeys. A field path is a tuple of elements:
 item of a set, ("i", 3) an item of a list without keys. A manager's fields are a set
 of such paths; FieldsV1 is its nested-dict encoding (`f:spec`, `k:{"name":"x"}`,
 `.` marking a path that is owned itself and also has owned children).
+Server-side apply itself is in kubesim.apply.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 
@@ -218,8 +218,12 @@ def field_set(value, schema: Schema, spath: str = "", path: tuple = (), out=None
         if rule.ssa == "atomic":
             out.add(path)
             return out
+        seen = set()
         for index, item in enumerate(value):
             element = item_element(item, rule, spath, index)
+            if element in seen:
+                raise PatchError(f".{spath}: duplicate entries for key {path_string((element,))}")
+            seen.add(element)
             out.add((*path, element))
             if rule.ssa == "map":
                 field_set(item, schema, spath + "[]", (*path, element), out)
@@ -228,7 +232,7 @@ def field_set(value, schema: Schema, spath: str = "", path: tuple = (), out=None
     return out
 
 
-def _index(items, rule, spath):
+def index_items(items, rule, spath):
     indexed = {}
     for index, item in enumerate(items):
         element = item_element(item, rule, spath, index)
@@ -254,7 +258,7 @@ def compare(old, new, schema: Schema, spath="", path=(), result=None):
         elif isinstance(present, list):
             rule = schema.list_rule(spath)
             if rule.ssa != "atomic":
-                for element, item in _index(present, rule, spath).items():
+                for element, item in index_items(present, rule, spath).items():
                     pair = (MISSING, item) if old is MISSING else (item, MISSING)
                     sub = spath + "[]" if rule.ssa == "map" else "\0"
                     compare(*pair, schema, sub, (*path, element), result)
@@ -273,7 +277,7 @@ def compare(old, new, schema: Schema, spath="", path=(), result=None):
     if isinstance(old, list) and isinstance(new, list):
         rule = schema.list_rule(spath)
         if rule.ssa != "atomic":
-            before, after = _index(old, rule, spath), _index(new, rule, spath)
+            before, after = index_items(old, rule, spath), index_items(new, rule, spath)
             sub = spath + "[]" if rule.ssa == "map" else "\0"
             for element in {**before, **after}:
                 compare(
@@ -290,7 +294,7 @@ def compare(old, new, schema: Schema, spath="", path=(), result=None):
     return result
 
 
-def _tracked(path, subresource: str, schema: Schema) -> bool:
+def tracked(path, subresource: str, schema: Schema) -> bool:
     """Whether a path can be owned by a manager of this request."""
     if not path or path in _STRIPPED:
         return False
@@ -305,8 +309,8 @@ def _tracked(path, subresource: str, schema: Schema) -> bool:
     return True
 
 
-def _filtered(paths, subresource, schema) -> set:
-    return {p for p in paths if _tracked(p, subresource, schema)}
+def filtered(paths, subresource, schema) -> set:
+    return {p for p in paths if tracked(p, subresource, schema)}
 
 
 # --- managers -------------------------------------------------------------------
@@ -371,7 +375,7 @@ def dump_managers(managers: dict) -> list:
     return entries
 
 
-def _set_mine(managers, key, paths, api_version):
+def set_owner(managers, key, paths, api_version):
     previous = managers.get(key)
     entry = {"apiVersion": api_version, "time": now()}
     if previous and previous["set"] == paths and previous["entry"].get("apiVersion") == api_version:
@@ -379,7 +383,7 @@ def _set_mine(managers, key, paths, api_version):
     managers[key] = {"entry": entry, "set": paths}
 
 
-def _without_managed_fields(obj) -> dict:
+def without_managed_fields(obj) -> dict:
     if not isinstance(obj, dict):
         return {}
     out = dict(obj)
@@ -409,10 +413,10 @@ def record_update(old, new, manager, operation="Update", subresource=""):
         return
     api_version = new.get("apiVersion", "")
     schema = schema_for(api_version, new.get("kind", ""))
-    before = _without_managed_fields(old) if old else {}
-    added, modified, removed = compare(before, _without_managed_fields(new), schema)
+    before = without_managed_fields(old) if old else {}
+    added, modified, removed = compare(before, without_managed_fields(new), schema)
     added, modified, removed = (
-        _filtered(s, subresource, schema) for s in (added, modified, removed)
+        filtered(s, subresource, schema) for s in (added, modified, removed)
     )
     key = manager_key(manager, operation, api_version, subresource)
     changed = added | modified
@@ -420,222 +424,9 @@ def record_update(old, new, manager, operation="Update", subresource=""):
         if other != key:
             state["set"] = state["set"] - changed - removed
     mine = managers.get(key, {"set": set()})["set"]
-    _set_mine(managers, key, (mine - removed) | changed, api_version)
+    set_owner(managers, key, (mine - removed) | changed, api_version)
     entries = dump_managers(managers)
     if entries:
         metadata["managedFields"] = entries
     else:
         metadata.pop("managedFields", None)
-
-
-# --- server-side apply ----------------------------------------------------------
-
-
-def drop_nulls(value):
-    if isinstance(value, dict):
-        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [drop_nulls(v) for v in value]
-    return value
-
-
-def apply_merge(live, config, schema: Schema, spath=""):
-    """Merge an applied configuration into the live object (config wins)."""
-    if (
-        isinstance(live, dict)
-        and isinstance(config, dict)
-        and not (spath and schema.atomic_map(spath))
-    ):
-        out = dict(live)
-        for name, value in config.items():
-            sub = child_path(spath, name)
-            out[name] = apply_merge(live[name], value, schema, sub) if name in live else value
-        return out
-    if isinstance(live, list) and isinstance(config, list):
-        rule = schema.list_rule(spath)
-        if rule.ssa != "atomic":
-            return _merge_list(live, config, rule, schema, spath)
-    return config
-
-
-def _merge_list(live, config, rule, schema, spath):
-    # structured-merge-diff's ordering: live order, with the applied items that are
-    # shared moved into the applied order and new applied items placed among them.
-    config_elements = []
-    seen = {}
-    for index, item in enumerate(config):
-        element = item_element(item, rule, spath, index)
-        if element in seen:
-            raise PatchError(
-                f".{spath}: duplicate entries for key {path_string((element,))}", code=422
-            )
-        seen[element] = item
-        config_elements.append(element)
-    live_elements = [item_element(item, rule, spath, i) for i, item in enumerate(live)]
-    live_items = {}
-    for element, item in zip(live_elements, live, strict=True):
-        live_items.setdefault(element, item)
-    shared = [e for e in config_elements if e in live_items]
-    sub = spath + "[]"
-
-    def merged(element):
-        if element in live_items and rule.ssa == "map":
-            return apply_merge(live_items[element], seen[element], schema, sub)
-        return seen[element]
-
-    out, done = [], set()
-    li = ri = 0
-    next_shared = shared.pop(0) if shared else None
-    while li < len(live_elements) or ri < len(config_elements):
-        if li < len(live_elements) and ri < len(config_elements):
-            element = live_elements[li]
-            if element == config_elements[ri]:
-                out.append(merged(element))
-                done.add(element)
-                li += 1
-                ri += 1
-                next_shared = shared.pop(0) if shared else None
-                continue
-            if element in seen and next_shared is not None and next_shared != element:
-                li += 1
-                continue
-        if li < len(live_elements):
-            element = live_elements[li]
-            if element not in seen:
-                out.append(live[li])
-                li += 1
-                continue
-            if element in done:
-                li += 1
-                continue
-        if ri < len(config_elements):
-            element = config_elements[ri]
-            done.add(element)
-            out.append(merged(element))
-            ri += 1
-            if next_shared is not None and next_shared == element:
-                next_shared = shared.pop(0) if shared else None
-    return out
-
-
-def remove_paths(value, paths, schema: Schema, spath=""):
-    """A copy of value without the given paths (each removes its whole subtree)."""
-    if not paths:
-        return value
-    heads = {}
-    for path in paths:
-        if path:
-            heads.setdefault(path[0], set()).add(path[1:])
-    if isinstance(value, dict):
-        out = {}
-        for name, child in value.items():
-            rest = heads.get(("f", name))
-            if rest is None:
-                out[name] = child
-            elif () not in rest:
-                out[name] = remove_paths(child, rest, schema, child_path(spath, name))
-        return out
-    if isinstance(value, list):
-        rule = schema.list_rule(spath)
-        out = []
-        for index, item in enumerate(value):
-            element = item_element(item, rule, spath, index) if rule.ssa != "atomic" else None
-            rest = heads.get(element) if element else None
-            if rest is None:
-                out.append(item)
-            elif () not in rest:
-                out.append(remove_paths(item, rest, schema, spath + "[]"))
-        return out
-    return value
-
-
-def _get(value, path, schema: Schema, spath=""):
-    for element in path:
-        if isinstance(value, dict) and element[0] == "f":
-            if element[1] not in value:
-                return MISSING
-            value, spath = value[element[1]], child_path(spath, element[1])
-        elif isinstance(value, list):
-            rule = schema.list_rule(spath)
-            if rule.ssa == "atomic":
-                return MISSING
-            value = _index(value, rule, spath).get(element, MISSING)
-            spath += "[]"
-            if value is MISSING:
-                return MISSING
-        else:
-            return MISSING
-    return value
-
-
-def prune(merged, last: set, managed: set, schema: Schema):
-    """Remove what the applier applied last time, no longer applies, and nobody owns.
-
-    Objects the removal leaves empty go too, unless someone still owns something
-    inside them (Kubernetes removes such struct fields of the last applied set).
-    """
-    gone = {p for p in last if p not in managed}
-    if not gone:
-        return merged
-    result = remove_paths(merged, gone, schema)
-    owned_prefixes = {p[:i] for p in managed for i in range(len(p) + 1)}
-    parents = sorted(
-        {p[:i] for p in gone for i in range(2, len(p)) if p[i - 1][0] == "f"},
-        key=len,
-        reverse=True,
-    )
-    for parent in parents:
-        if parent in owned_prefixes:
-            continue
-        value = _get(result, parent, schema)
-        if isinstance(value, dict | list) and not value:
-            result = remove_paths(result, {parent}, schema)
-    return result
-
-
-def manager_label(key: tuple, entry: dict) -> str:
-    """How a conflict names a manager (printManager in Kubernetes)."""
-    manager, operation, _version, subresource = key
-    label = json.dumps(manager)
-    if subresource:
-        label += f" with subresource {json.dumps(subresource)}"
-    if operation == "Update":
-        label += f" using {entry.get('apiVersion', '')}"
-    return label
-
-
-def apply(live, applied, manager, force, api_version, kind, subresource=""):
-    """Server-side apply; returns (object, conflicts) with conflicts [(path, label)]."""
-    schema = schema_for(api_version, kind)
-    config = drop_nulls(copy.deepcopy(applied))
-    if ((config.get("metadata") or {}).get("managedFields")) is not None:
-        raise PatchError("metadata.managedFields must be nil", code=400)
-    if schema.builtin and subresource != "scale":
-        if subresource == "status":
-            config = {k: v for k, v in config.items() if k in ("apiVersion", "kind", "status")}
-        else:
-            config.pop("status", None)
-    base = _without_managed_fields(copy.deepcopy(live)) if live else {}
-    managers = load_managers(((live or {}).get("metadata") or {}).get("managedFields"))
-    key = manager_key(manager, "Apply", api_version, subresource)
-    last = managers.get(key, {"set": set()})["set"]
-    mine = _filtered(field_set(config, schema), subresource, schema)
-    _set_mine(managers, key, mine, api_version)
-    managed = set().union(*(state["set"] for state in managers.values()))
-    result = prune(apply_merge(base, config, schema), last, managed, schema)
-    added, modified, removed = compare(base, result, schema)
-    changed = _filtered(added | modified, subresource, schema)
-    removed = _filtered(removed, subresource, schema)
-    conflicts = []
-    for other, state in managers.items():
-        if other == key:
-            continue
-        clash = state["set"] & changed
-        if clash and not force:
-            label = manager_label(other, state["entry"])
-            conflicts += [(p, other, label) for p in clash]
-        state["set"] = state["set"] - clash - removed
-    if conflicts:
-        return None, conflicts
-    result.setdefault("metadata", {})["managedFields"] = dump_managers(managers)
-    return result, []

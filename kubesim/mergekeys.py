@@ -174,7 +174,11 @@ KINDS: dict[tuple[str, str], dict] = {
         "spec.selector": ATOMIC,
         "status": CONDITIONS,
     },
-    ("", "ServiceAccount"): {"imagePullSecrets[]": ATOMIC, "secrets": keyed("name")},
+    ("", "ServiceAccount"): {
+        "imagePullSecrets[]": ATOMIC,
+        "secrets": keyed("name"),
+        "secrets[]": ATOMIC,
+    },
     ("", "PersistentVolume"): {
         "spec": {
             **{f"{source}.secretRef": ATOMIC for source in ("cephfs", "cinder", "flexVolume")},

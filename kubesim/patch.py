@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 
+from kubesim import apply as applying
 from kubesim import managedfields
 from kubesim.managedfields import PatchError, canonical, path_order, path_string, same
 from kubesim.mergekeys import child_path, schema_for, supports_strategic
@@ -495,7 +496,7 @@ def server_side_apply(
     it changes a field another manager owns, unless force takes it over."""
     if not isinstance(applied, dict):
         raise PatchError("invalid object: the applied configuration is not an object", 400)
-    result, conflicts = managedfields.apply(
+    result, conflicts = applying.apply(
         live, applied, manager, force, api_version, kind, subresource
     )
     if conflicts:
@@ -517,8 +518,8 @@ def record_update(
 def fields_set(obj: dict) -> dict:
     """The FieldsV1 of every field set in obj (what an applier of obj would own)."""
     schema = schema_for(obj.get("apiVersion", ""), obj.get("kind", ""))
-    content = managedfields._without_managed_fields(obj)
+    content = managedfields.without_managed_fields(obj)
     paths = managedfields.field_set(content, schema)
     return managedfields.to_fields_v1(
-        {p for p in paths if managedfields._tracked(p, "scale", schema)}
+        {p for p in paths if managedfields.tracked(p, "scale", schema)}
     )
