@@ -511,7 +511,14 @@ def record_update(
     operation: str = "Update",
     subresource: str = "",
 ) -> None:
-    """Make `manager` the owner of what changed from old to new (in place, in new)."""
+    """Make `manager` the owner of what changed from old to new (in place, in new).
+
+    An "Apply" write is left alone: server_side_apply already set its managedFields,
+    and recording again would make the applier own the fields defaulting added (which
+    its next apply would then prune).
+    """
+    if operation == "Apply":
+        return
     managedfields.record_update(old, new, manager, operation, subresource)
 
 

@@ -455,6 +455,14 @@ def test_record_update_ignores_status_on_the_main_resource():
     assert entry(newer, "controller")["fieldsV1"] == {"f:status": {"f:replicas": {}}}
 
 
+def test_record_update_after_apply_keeps_the_apply_bookkeeping():
+    applied = ssa(None, applied_deployment())
+    stored = copy.deepcopy(applied)
+    stored["spec"]["revisionHistoryLimit"] = 10  # defaulting after the apply
+    record_update(None, stored, "kubectl", "Apply")
+    assert stored["metadata"]["managedFields"] == applied["metadata"]["managedFields"]
+
+
 def test_fields_set_of_an_object():
     fields = fields_set(deployment())
     assert fields["f:spec"]["f:replicas"] == {}
