@@ -429,9 +429,8 @@ class Snapshot:
         owner = _owner_uid(pod)
         if owner:
             self.owner_counts.setdefault(owner, Counter())[info.name] += 1
-        if _spec(pod).get("affinity", {}).get("podAffinity") or _spec(pod).get("affinity", {}).get(
-            "podAntiAffinity"
-        ):
+        affinity = _spec(pod).get("affinity") or {}
+        if affinity.get("podAffinity") or affinity.get("podAntiAffinity"):
             self.with_affinity.append((pod, info))
 
     def assume(self, pod: dict, node_name: str) -> None:
