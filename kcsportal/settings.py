@@ -193,7 +193,9 @@ SPECTACULAR_SETTINGS = {
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport,
 # so `make demo` runs a real worker and beat with no server to install.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
-CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'celery' / 'results'}"
+# Operations record what tasks did; the result store is only Redis when there is one.
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_IGNORE_RESULT = not REDIS_URL
 if not REDIS_URL:
     _queue_dir = VAR_DIR / "celery" / "queue"
     # The filesystem transport expects its folders to exist, in every process.

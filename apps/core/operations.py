@@ -71,14 +71,16 @@ def register_kind(kind: str, label) -> None:
 
 def start(actor, kind: str, task, *, target=None, project=None, target_name="", args=()):
     """Record an operation and queue its task after the current transaction commits."""
-    operation = Operation.objects.create(
+    operation = Operation(
         kind=kind,
-        target=target,
         target_name=target_name or (str(target) if target is not None else ""),
         actor=actor if actor is not None and actor.is_authenticated else None,
         project=project,
         request_id=context.request_id.get(),
     )
+    if target is not None:
+        operation.target = target
+    operation.save()
     headers = context.snapshot()
     transaction.on_commit(
         lambda: task.apply_async(args=(operation.pk, *args), headers={"kcs": headers})
@@ -104,6 +106,9 @@ def operation_task(kind: str, label, **task_options):
                 return
             progress = Progress(operation)
             progress._save(status=Operation.Status.RUNNING, started=timezone.now(), error="")
+            log.info(
+                "operation %s %s started", kind, operation_id, extra={"operation": operation_id}
+            )
             try:
                 fn(progress, *args)
             except Cancelled:
@@ -122,6 +127,7 @@ def operation_task(kind: str, label, **task_options):
                     step=str(_("Done")),
                     finished=timezone.now(),
                 )
+                log.info("operation %s %s succeeded", kind, operation_id)
 
         return task
 

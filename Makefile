@@ -1,0 +1,49 @@
+# KCS Portal. The two commands a new user needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test lint format bench messages install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when a requirements file changes.
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	@$(BIN)/python manage.py demo_banner --url http://$(HOST):$(PORT)/
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho --procfile Procfile start
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python -m bench
+
+# Regenerate the translation catalogues (needs GNU gettext) and compile them.
+messages: install
+	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'kubesim/*' --no-obsolete
+	$(BIN)/python manage.py compilemessages --locale zh_Hans --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) var
