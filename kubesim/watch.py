@@ -91,7 +91,11 @@ async def serve(
                 if cluster.faults.expire_watches and rv < current:
                     raise TooOld(rv, current)
                 backlog = [
-                    e for e in (_translate(ev, matches) for ev in store.events_since(rv)) if e
+                    e
+                    for e in (
+                        _translate(ev, matches) for ev in store.events_since(rv) if ev.key == rt.key
+                    )
+                    if e
                 ]
             except TooOld as exc:
                 too_old = exc
