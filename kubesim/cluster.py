@@ -979,8 +979,7 @@ class Cluster:
         try:
             admission.admit(obj, old, self)
         except admission.Forbidden as exc:
-            name = obj["metadata"].get("name", "")
-            raise errors.forbidden(rt.plural, rt.group, name, str(exc)) from exc
+            raise errors.ApiError(exc.status()) from exc
 
     def _record(self, old: dict | None, new: dict, manager: str, operation: str) -> None:
         patch_mod = _optional("patch")
@@ -1003,11 +1002,9 @@ class Cluster:
         admission = _optional("admission")
         if admission is None:
             return
-        usage = admission.quota_usage(namespace, self)
         for quota in quotas:
-            name = quota["metadata"]["name"]
             hard = (quota.get("spec") or {}).get("hard") or {}
-            status = {"hard": hard, "used": usage.get(name, {})}
+            status = {"hard": hard, "used": admission.quota_usage(quota, self)}
             if quota.get("status") != status:
                 # straight to storage: a status refresh must not re-enter admission
                 self.store.put(QUOTA_KEY, {**quota, "status": status})

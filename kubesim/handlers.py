@@ -254,7 +254,7 @@ async def _dispatch(request: web.Request, cluster: Cluster, t: Target) -> web.St
             options.get("preconditions"),
             _dry_run(request),
         )
-        if gone and rt.key != ("", "namespaces"):
+        if gone and rt.key != ("", "namespaces") and not rt.returns_deleted:
             meta = obj["metadata"]
             return json_response(
                 errors.success_status(meta["name"], rt.group, rt.plural, meta["uid"])

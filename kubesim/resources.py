@@ -42,6 +42,9 @@ class ResourceType:
     # metadata.generation moves on spec changes (workloads, CRDs, custom resources)
     tracks_generation: bool = False
     custom: bool = False
+    # DELETE answers the deleted object rather than a Status (the apiserver's
+    # ReturnDeletedObject, set for these core kinds)
+    returns_deleted: bool = False
     # custom resources: scale subresource paths from the CRD
     scale_paths: dict | None = None
     singular: str = ""
@@ -112,7 +115,24 @@ _EVENT_FIELDS = frozenset(
 )
 
 
+_RETURNS_DELETED = {
+    "pods",
+    "services",
+    "serviceaccounts",
+    "resourcequotas",
+    "persistentvolumes",
+    "persistentvolumeclaims",
+}
+
+
 def _builtin() -> list[ResourceType]:
+    types = _builtin_types()
+    for rt in types:
+        rt.returns_deleted = rt.group == "" and rt.plural in _RETURNS_DELETED
+    return types
+
+
+def _builtin_types() -> list[ResourceType]:
     R = ResourceType
     return [
         # core/v1
