@@ -5,6 +5,7 @@ SQLite under var/, no Redis, keys generated once into var/. With DEBUG off the
 secrets must come from the environment and the security settings tighten.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -97,9 +98,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # A file, not :memory:, so a Celery worker thread or process in the tests
-    # sees the same test database as the test itself.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not :memory:, so a Celery worker thread in the tests sees the same
+    # test database as the test itself; one per process, so test runs can overlap.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

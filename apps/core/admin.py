@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -6,13 +8,8 @@ from . import authz
 from .models import ApiToken, AuditEvent, Operation
 
 
-class PortalModelAdmin(admin.ModelAdmin):
-    """Admin for cloud admins; writes go through the owning app's services.
-
-    Subclasses implement ``create``/``update``/``remove`` by calling the service
-    function, so the admin site validates, authorizes and audits exactly as the
-    portal and the API do.
-    """
+class CloudAdminOnly:
+    """Only cloud admins use the admin site, whatever their Django model permissions."""
 
     def has_module_permission(self, request):
         return authz.is_cloud_admin(request.user)
@@ -21,13 +18,31 @@ class PortalModelAdmin(admin.ModelAdmin):
         return authz.is_cloud_admin(request.user)
 
     def has_add_permission(self, request):
-        return authz.is_cloud_admin(request.user) and hasattr(self, "create")
+        return authz.is_cloud_admin(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return authz.is_cloud_admin(request.user) and hasattr(self, "update")
+        return authz.is_cloud_admin(request.user)
 
     def has_delete_permission(self, request, obj=None):
-        return authz.is_cloud_admin(request.user) and hasattr(self, "remove")
+        return authz.is_cloud_admin(request.user)
+
+
+class PortalModelAdmin(CloudAdminOnly, admin.ModelAdmin):
+    """Admin for cloud admins; writes go through the owning app's services.
+
+    Subclasses implement ``create``/``update``/``remove`` by calling the service
+    function, so the admin site validates, authorizes and audits exactly as the
+    portal and the API do.
+    """
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and hasattr(self, "create")
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and hasattr(self, "update")
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and hasattr(self, "remove")
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data}
@@ -116,6 +131,27 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
         revoke_token(actor, token)
 
+
+class CloudAdminUserAdmin(CloudAdminOnly, UserAdmin):
+    """User accounts, managed by cloud admins; changes are audited by the service."""
+
+    def save_model(self, request, obj, form, change):
+        from .services import save_user
+
+        save_user(request.user, obj, created=not change, changed=list(form.changed_data))
+
+    def delete_model(self, request, obj):
+        from .services import delete_user
+
+        delete_user(request.user, obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            self.delete_model(request, user)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), CloudAdminUserAdmin)
 
 admin.site.site_header = _("KCS Portal administration")
 admin.site.site_title = _("KCS Portal")

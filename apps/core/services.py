@@ -63,3 +63,23 @@ def cancel_operation(actor, operation: Operation) -> Operation:
     operation.refresh_from_db()
     audit.record(actor, "operation.cancel", operation, project=operation.project)
     return operation
+
+
+@transaction.atomic
+def save_user(actor, user, *, created: bool, changed: list[str]) -> None:
+    """Save a user account edited by a cloud admin (admin site)."""
+    authz.require_cloud_admin(actor)
+    user.save()
+    # Field names only: the password hash is never written to the audit trail.
+    audit.record(
+        actor, "user.create" if created else "user.update", user, detail={"changed": changed}
+    )
+
+
+@transaction.atomic
+def delete_user(actor, user) -> None:
+    authz.require_cloud_admin(actor)
+    if user.pk == actor.pk:
+        raise ValidationError(_("You cannot delete your own account."))
+    audit.record(actor, "user.delete", user)
+    user.delete()

@@ -62,3 +62,31 @@ def test_project_admins_see_their_projects_audit_members_see_none(org, api):
     projadmin = api("projadmin").get("/api/v1/audit-events/").json()["results"]
     assert projadmin and {e["project"] for e in projadmin} == {org.web.pk}
     assert api("member").get("/api/v1/audit-events/").json()["results"] == []
+
+
+def test_staff_cloud_admin_manages_users_in_the_admin_site_and_it_is_audited(org, portal):
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.create_user("ops", is_staff=True)  # not a superuser
+    client = portal("admin")
+    client.force_login(staff)
+    assert client.get("/admin/auth/user/").status_code == 200
+    response = client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "newcomer",
+            "password1": "Long-enough-pw-1",
+            "password2": "Long-enough-pw-1",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="user.create")
+    assert (event.actor_name, event.target_name) == ("ops", "newcomer")
+    assert "Long-enough" not in str(event.detail)
+
+
+def test_tenants_cannot_enter_the_admin_site(org, portal):
+    for username in ("deptadmin", "projadmin", "member"):
+        assert portal(username).get("/admin/").status_code == 302  # to the admin login
+        assert portal(username).get("/admin/tenancy/project/").status_code == 302
