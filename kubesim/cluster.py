@@ -99,7 +99,7 @@ class Cluster:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     spec: dict = field(default_factory=dict)  # masters/workers/zones/arch as created
     created: str = field(default_factory=now)
-    history: int = 10_000
+    history: int = 2_000  # watch events kept per cluster (the watch cache window)
 
     def __post_init__(self) -> None:
         self.version = self.version.lstrip("v")
@@ -412,9 +412,9 @@ class Cluster:
                 self._record(None, obj, manager, "Update")
             if dry_run:
                 return obj
-            self.store.put(rt.key, obj)
-            self._after_write(rt, obj)
-            return obj
+            stored = self.store.put(rt.key, obj).obj
+            self._after_write(rt, stored)
+            return stored
 
     def _check_type(self, rt: ResourceType, obj: dict) -> None:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
@@ -537,9 +537,9 @@ class Cluster:
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             self.store.put(rt.key, new)  # the last finalizer went: the object goes now
             return self._remove(rt, new)
-        self.store.put(rt.key, new)
-        self._after_write(rt, new)
-        return new
+        stored = self.store.put(rt.key, new).obj
+        self._after_write(rt, stored)
+        return stored
 
     # -- patch -----------------------------------------------------------------------------
 
