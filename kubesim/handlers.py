@@ -204,6 +204,14 @@ async def _dispatch(request: web.Request, cluster: Cluster, t: Target) -> web.St
     if t.subresource is not None:
         return await _subresource(request, cluster, t)
     ns = t.namespace or ""
+    if rt.review:
+        if method != "POST" or t.name is not None:
+            raise errors.method_not_allowed()
+        # kubectl sends reviews as protobuf, which kubesim does not decode; the answer does
+        # not depend on the question, so an undecodable body is simply not echoed back
+        body = {} if "protobuf" in request.content_type else await _json_body(request)
+        body.setdefault("apiVersion", rt.api_version)
+        return json_response(_review(rt.kind, body), 201)
     if t.name is None:
         if method == "GET":
             return _list(request, cluster, rt, t.namespace)
@@ -350,6 +358,33 @@ def _list(
     head = dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta})
     body = head[:-1] + b',"items":[' + b",".join(parts) + b"]}"
     return web.Response(body=body, content_type=JSON)
+
+
+def _review(kind: str, body: dict) -> dict:
+    """The answer to a self review: the bearer of a cluster's token is its administrator."""
+    out = {
+        "kind": kind,
+        "apiVersion": body.get("apiVersion", ""),
+        "metadata": {"creationTimestamp": None},
+        "spec": body.get("spec", {}),
+    }
+    if kind == "SelfSubjectAccessReview":
+        out["status"] = {"allowed": True, "reason": "kubesim: cluster administrator"}
+    elif kind == "SelfSubjectRulesReview":
+        out["status"] = {
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": False,
+        }
+    else:
+        out["status"] = {
+            "userInfo": {
+                "username": "kubesim-admin",
+                "groups": ["system:masters", "system:authenticated"],
+            }
+        }
+        out.pop("spec")
+    return out
 
 
 # -- subresources ------------------------------------------------------------------------

@@ -45,6 +45,8 @@ class ResourceType:
     # DELETE answers the deleted object rather than a Status (the apiserver's
     # ReturnDeletedObject, set for these core kinds)
     returns_deleted: bool = False
+    # a create-only review (access reviews, whoami): answered, never stored
+    review: bool = False
     # custom resources: scale subresource paths from the CRD
     scale_paths: dict | None = None
     singular: str = ""
@@ -347,6 +349,34 @@ def _builtin_types() -> list[ResourceType]:
         R("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
         R("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
         R("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+        # reviews kubectl asks for (`auth can-i`, `auth whoami`); kubesim users are admins
+        R(
+            "authorization.k8s.io",
+            "v1",
+            "SelfSubjectAccessReview",
+            "selfsubjectaccessreviews",
+            False,
+            verbs=("create",),
+            review=True,
+        ),
+        R(
+            "authorization.k8s.io",
+            "v1",
+            "SelfSubjectRulesReview",
+            "selfsubjectrulesreviews",
+            False,
+            verbs=("create",),
+            review=True,
+        ),
+        R(
+            "authentication.k8s.io",
+            "v1",
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            False,
+            verbs=("create",),
+            review=True,
+        ),
         # apiextensions.k8s.io/v1
         R(
             "apiextensions.k8s.io",
@@ -373,6 +403,8 @@ _GROUP_ORDER = [
     "rbac.authorization.k8s.io",
     "storage.k8s.io",
     "apiextensions.k8s.io",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
 ]
 
 

@@ -247,3 +247,17 @@ def test_kubectl_without_a_token_is_unauthorized(kubesim_cluster, tmp_path):
     )
     assert result.returncode == 1
     assert "You must be logged in to the server" in result.stderr
+
+
+def test_auth_can_i_and_whoami(kubectl):
+    assert kubectl("auth", "can-i", "delete", "deployments").stdout == "yes\n"
+    assert "kubesim-admin" in kubectl("auth", "whoami").stdout
+
+
+def test_generator_commands_sending_protobuf_get_a_clear_415(kubectl):
+    # `kubectl create namespace|deployment|configmap` encode protobuf, which kubesim does not
+    # decode; the user sees the apiserver's own UnsupportedMediaType error
+    result = kubectl("create", "namespace", "x", check=False)
+    assert result.returncode == 1
+    assert "Error from server (UnsupportedMediaType)" in result.stderr
+    assert "application/json" in result.stderr
