@@ -42,7 +42,7 @@ bench: install
 
 # Regenerate the translation catalogues (needs GNU gettext) and compile them.
 messages: install
-	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'kubesim/*' --no-obsolete
+	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'kubesim/*' --ignore 'tests/*' --ignore 'bench/*' --no-obsolete
 	$(BIN)/python manage.py compilemessages --locale zh_Hans --ignore '.venv/*'
 
 clean:

@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class Perm:
@@ -39,9 +40,9 @@ class Perm:
 
 
 class Role(models.TextChoices):
-    DEPARTMENT_ADMIN = "department_admin", "Department admin"
-    ADMIN = "admin", "Project admin"
-    MEMBER = "member", "Member"
+    DEPARTMENT_ADMIN = "department_admin", gettext_lazy("Department admin")
+    ADMIN = "admin", gettext_lazy("Project admin")
+    MEMBER = "member", gettext_lazy("Member")
 
 
 # The permission matrix of DESIGN.md ("Tenancy and permissions"), encoded once.

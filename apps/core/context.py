@@ -29,5 +29,15 @@ def bound(*, rid: str = "", ip: str = ""):
 
 
 def snapshot() -> dict[str, str]:
-    """What a Celery task needs to carry on in the same context."""
-    return {"request_id": request_id.get(), "client_ip": client_ip.get()}
+    """What a Celery task needs to carry on in the same context.
+
+    The language goes too, so that the steps a task records read in the
+    language of the user who started it.
+    """
+    from django.utils import translation
+
+    return {
+        "request_id": request_id.get(),
+        "client_ip": client_ip.get(),
+        "language": translation.get_language() or "",
+    }

@@ -23,7 +23,7 @@ def run_diagnostics(progress):
     key = f"diagnostics:{progress.operation.pk}"
     cache.set(key, "ok", 30)
     if cache.get(key) != "ok":
-        raise RuntimeError("The cache did not return what was stored in it.")
+        raise RuntimeError(_("The cache did not return what was stored in it."))
     progress.log("cache: ok")
 
     progress.step(_("Checking the task broker"), 70)

@@ -62,11 +62,11 @@ class Project(models.Model):
         verbose_name = _("project")
         verbose_name_plural = _("projects")
         permissions = [
-            (Perm.MANAGE_MEMBERS, "Can manage the members of the project"),
-            (Perm.MANAGE_NAMESPACES, "Can manage the namespaces of the project"),
-            (Perm.VIEW_INFRASTRUCTURE, "Can view the clusters and storage the project uses"),
-            (Perm.VIEW_AUDIT, "Can view the audit trail of the project"),
-            (Perm.OPERATE, "Can operate applications in the project"),
+            (Perm.MANAGE_MEMBERS, _("Can manage the members of the project")),
+            (Perm.MANAGE_NAMESPACES, _("Can manage the namespaces of the project")),
+            (Perm.VIEW_INFRASTRUCTURE, _("Can view the clusters and storage the project uses")),
+            (Perm.VIEW_AUDIT, _("Can view the audit trail of the project")),
+            (Perm.OPERATE, _("Can operate applications in the project")),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -74,6 +74,23 @@ def sync_grants(projects=None, users=None) -> None:
 # --- departments -----------------------------------------------------------------
 
 
+def ensure_admin_project() -> Project:
+    """The built-in Default department and admin project (also made by a migration)."""
+    department, _created = Department.objects.get_or_create(
+        name="default", defaults={"display_name": "Default"}
+    )
+    project = Project.objects.filter(is_admin_project=True).first()
+    if project is None:
+        project = Project.objects.create(
+            department=department,
+            name="admin",
+            display_name="admin",
+            description="Built-in project of the cloud administrators; it owns the clusters.",
+            is_admin_project=True,
+        )
+    return project
+
+
 def _clean(obj):
     obj.full_clean()
     return obj

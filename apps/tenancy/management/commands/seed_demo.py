@@ -37,6 +37,7 @@ class Command(BaseCommand):
                 user.save()
             users[username] = user
         admin = users["admin"]
+        services.ensure_admin_project()
 
         department = Department.objects.filter(name="engineering").first()
         if department is None:
