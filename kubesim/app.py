@@ -190,6 +190,28 @@ def _log_failure(future: asyncio.Future) -> None:
 async def cluster_api(request: web.Request) -> web.StreamResponse:
     hub: Hub = request.app[HUB]
     cluster = hub.clusters.get(request.match_info["cluster"])
+    return await _serve_cluster(request, cluster, request.match_info.get("tail", ""))
+
+
+async def root_api(request: web.Request) -> web.StreamResponse:
+    """`/api/...` without the /clusters/{name} prefix: the bearer token names the cluster.
+
+    `kubectl get --raw /api/...` drops the server URL's path, so this keeps it working.
+    """
+    hub: Hub = request.app[HUB]
+    token = _bearer(request)
+    cluster = next(
+        (c for c in hub.clusters.values() if token and _same(token, c.token)),
+        None,
+    )
+    if cluster is None:
+        return handlers.status_response(errors.unauthorized())
+    return await _serve_cluster(request, cluster, request.path.lstrip("/"))
+
+
+async def _serve_cluster(
+    request: web.Request, cluster: Cluster | None, tail: str
+) -> web.StreamResponse:
     try:
         if cluster is None:
             raise errors.resource_not_found()
@@ -205,15 +227,22 @@ async def cluster_api(request: web.Request) -> web.StreamResponse:
             await asyncio.sleep(faults.latency_ms / 1000)
         if faults.error_rate and cluster.rng.random() < faults.error_rate:
             raise _injected_error(faults.error_code, faults.retry_after)
-        return await handlers.handle(request, cluster, request.match_info.get("tail", ""))
+        return await handlers.handle(request, cluster, tail)
     except errors.ApiError as exc:
         return handlers.status_response(exc)
 
 
+def _bearer(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(errors="replace"), expected.encode())
+
+
 def _authorized(request: web.Request, cluster: Cluster) -> bool:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), cluster.token)
+    return _same(_bearer(request), cluster.token)
 
 
 def _injected_error(code: int, retry_after: int) -> errors.ApiError:
@@ -238,6 +267,9 @@ def create_app(hub: Hub | None = None) -> web.Application:
     admin.add_routes(app)
     app.router.add_route("*", "/clusters/{cluster}/{tail:.*}", cluster_api)
     app.router.add_route("*", "/clusters/{cluster}", cluster_api)
+    for root in ("api", "apis", "version", "openapi"):
+        app.router.add_route("*", f"/{root}", root_api)
+        app.router.add_route("*", f"/{root}/{{tail:.*}}", root_api)
     app.on_startup.append(hub.startup)
     app.on_shutdown.append(hub.shutdown)
     return app

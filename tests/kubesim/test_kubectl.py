@@ -261,3 +261,9 @@ def test_generator_commands_sending_protobuf_get_a_clear_415(kubectl):
     assert result.returncode == 1
     assert "Error from server (UnsupportedMediaType)" in result.stderr
     assert "application/json" in result.stderr
+
+
+def test_get_raw_reaches_the_cluster_named_by_the_token(kubectl):
+    # kubectl --raw drops the server URL's /clusters/{name} path
+    raw = json.loads(kubectl("get", "--raw", "/api/v1/namespaces/default").stdout)
+    assert raw["kind"] == "Namespace" and raw["metadata"]["name"] == "default"
