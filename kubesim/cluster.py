@@ -290,6 +290,44 @@ class Cluster:
     def update_status(self, obj: dict, manager: str = "kubesim") -> dict:
         return self.update(obj, manager, subresource="status")
 
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: dict | list,
+        patch_type: str = MERGE_PATCH,
+        manager: str = "kubesim",
+        subresource: str | None = None,
+    ) -> dict:
+        """Patch with any PATCH media type (merge by default); returns the stored object."""
+        rt = self.resource(api_version, kind)
+        raw = (
+            yaml.safe_dump(patch).encode()
+            if patch_type == APPLY_PATCH
+            else json.dumps(patch).encode()
+        )
+        return self.patch_object(
+            rt, namespace or "", name, patch_type, raw, manager, False, subresource
+        )
+
+    def event_queue(self, *kinds: tuple[str, str]) -> tuple[asyncio.Queue, Callable[[], None]]:
+        """An asyncio.Queue of store Events, optionally only for (api_version, kind) pairs.
+
+        Call it on the server's event loop (controllers run there); events written from any
+        thread arrive through the loop. Returns (queue, unsubscribe).
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        keys = {self.resource(api_version, kind).key for api_version, kind in kinds}
+
+        def deliver(event: Event) -> None:
+            if not keys or event.key in keys:
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        return queue, self.store.subscribe(deliver)
+
     def delete(
         self,
         api_version: str,

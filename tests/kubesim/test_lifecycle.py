@@ -151,3 +151,19 @@ def test_python_api_for_controllers(sim):
     finally:
         unsubscribe()
     assert seen == [("ADDED", "py"), ("MODIFIED", "py"), ("DELETED", "py")]
+
+
+def test_python_patch_and_event_queue(kubesim_server, sim):
+    async def scenario() -> list[tuple[str, str]]:
+        queue, unsubscribe = sim.event_queue(("v1", "ConfigMap"))
+        try:
+            sim.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "q"}})
+            sim.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ignored"}})
+            sim.patch("v1", "ConfigMap", "q", "default", {"data": {"a": "1"}})
+            events = [await queue.get() for _ in range(2)]
+            assert queue.empty()
+            return [(e.type, e.obj.get("data", {}).get("a", "")) for e in events]
+        finally:
+            unsubscribe()
+
+    assert kubesim_server.call(scenario) == [("ADDED", ""), ("MODIFIED", "1")]
