@@ -165,7 +165,10 @@ def to_table(request: web.Request, rt: ResourceType, objs: list[dict]) -> dict:
     include = request.query.get("includeObject", "Metadata")
     tables = _optional("tables")
     if tables is not None:
-        return tables.to_table(rt.api_version, rt.kind, objs, include_object=include)
+        columns = rt.printer_columns if rt.custom else None
+        return tables.to_table(
+            rt.api_version, rt.kind, objs, include_object=include, printer_columns=columns
+        )
     return _fallback_table(objs, include)
 
 

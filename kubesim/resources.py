@@ -49,6 +49,8 @@ class ResourceType:
     review: bool = False
     # custom resources: scale subresource paths from the CRD
     scale_paths: dict | None = None
+    # custom resources: the CRD version's additionalPrinterColumns (for Table output)
+    printer_columns: list[dict] = field(default_factory=list)
     singular: str = ""
     other_versions: list[str] = field(default_factory=list)
 
@@ -495,6 +497,7 @@ class Registry:
                     tracks_generation=True,
                     custom=True,
                     scale_paths=scale_paths,
+                    printer_columns=list(ver.get("additionalPrinterColumns") or []),
                     singular=names.get("singular") or names["kind"].lower(),
                 )
             )
