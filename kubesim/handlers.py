@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import re
 from dataclasses import dataclass
 
+import yaml
 from aiohttp import web
 
 from kubesim import errors, resources, watch
@@ -20,6 +22,7 @@ from kubesim.resources import ResourceType
 from kubesim.store import dumps
 
 JSON = "application/json"
+CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
 
 
@@ -140,8 +143,6 @@ async def _json_body(request: web.Request) -> dict:
         raise errors.unsupported_media_type(content_type, [JSON, "application/yaml"])
     try:
         if content_type == "application/yaml":
-            import yaml
-
             body = yaml.safe_load(raw.decode() or "{}")
         else:
             body = json.loads(raw or b"{}")
@@ -222,8 +223,9 @@ async def _dispatch(request: web.Request, cluster: Cluster, t: Target) -> web.St
             if rt.namespaced and t.namespace is None:
                 raise errors.method_not_allowed()
             body = await _json_body(request)
+            warnings = _check_fields(request, cluster, rt, body)
             obj = cluster.create_object(rt, ns, body, _manager(request), _dry_run(request))
-            return _object_response(request, cluster, rt, obj, 201)
+            return _object_response(request, cluster, rt, obj, 201, warnings)
         if method == "DELETE":
             options = await _delete_options(request)
             removed = cluster.delete_collection(
@@ -249,10 +251,11 @@ async def _dispatch(request: web.Request, cluster: Cluster, t: Target) -> web.St
         return _object_response(request, cluster, rt, obj)
     if method == "PUT":
         body = await _json_body(request)
+        warnings = _check_fields(request, cluster, rt, body)
         obj = cluster.update_object(
             rt, ns, t.name, body, _manager(request), None, _dry_run(request)
         )
-        return _object_response(request, cluster, rt, obj)
+        return _object_response(request, cluster, rt, obj, 200, warnings)
     if method == "PATCH":
         return await _patch(request, cluster, t)
     if method == "DELETE":
@@ -277,6 +280,16 @@ async def _dispatch(request: web.Request, cluster: Cluster, t: Target) -> web.St
 async def _patch(request: web.Request, cluster: Cluster, t: Target) -> web.Response:
     raw = await request.read()
     existed = cluster.store.get(t.rt.key, t.namespace or "", t.name or "") is not None
+    warnings: list[str] = []
+    if request.content_type == "application/apply-patch+yaml" and t.subresource is None:
+        # an apply configuration has the object's shape, so unknown fields can be named
+        try:
+            applied = yaml.safe_load(raw.decode() or "{}")
+        except (ValueError, yaml.YAMLError) as exc:
+            raise errors.bad_request(f"error decoding YAML: {exc}") from exc
+        if isinstance(applied, dict):
+            warnings = _check_fields(request, cluster, t.rt, applied)
+            raw = yaml.safe_dump(applied).encode()
     obj = cluster.patch_object(
         t.rt,
         t.namespace or "",
@@ -290,7 +303,49 @@ async def _patch(request: web.Request, cluster: Cluster, t: Target) -> web.Respo
         t.subresource,
         _dry_run(request),
     )
-    return _object_response(request, cluster, t.rt, obj, 200 if existed else 201)
+    return _object_response(request, cluster, t.rt, obj, 200 if existed else 201, warnings)
+
+
+def _check_fields(request: web.Request, cluster: Cluster, rt: ResourceType, obj: dict) -> list[str]:
+    """Server-side field validation (`?fieldValidation=Strict|Warn|Ignore`, Warn by default).
+
+    Unknown fields are dropped, as decoding into the apiserver's types drops them; Strict
+    answers 400 instead, Warn returns the warnings to send back.
+    """
+    mode = request.query.get("fieldValidation", "Warn")
+    if mode not in ("Strict", "Warn", "Ignore"):
+        raise errors.bad_request(
+            f'fieldValidation: Unsupported value: "{mode}": supported values: "Ignore", '
+            '"Strict", "Warn"'
+        )
+    openapi = _optional("openapi")
+    if openapi is None or not hasattr(openapi, "unknown_fields"):
+        return []
+    crds = cluster.store.list(CRD_KEY) if rt.custom else ()
+    unknown = openapi.unknown_fields(rt.api_version, rt.kind, obj, crds)
+    if not unknown:
+        return []
+    if mode == "Strict":
+        raise errors.bad_request(openapi.strict_decoding_message(rt.api_version, rt.kind, unknown))
+    for path in unknown:
+        _drop_path(obj, path)
+    return [] if mode == "Ignore" else [f'unknown field "{path}"' for path in unknown]
+
+
+def _drop_path(obj: dict, path: str) -> None:
+    """Remove the field at a path like `spec.template.spec.containers[0].bogus`."""
+    node: object = obj
+    parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    for part in parts[:-1]:
+        if part.startswith("["):
+            index = int(part[1:-1])
+            node = node[index] if isinstance(node, list) and index < len(node) else None
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
 
 
 async def _delete_options(request: web.Request) -> dict:
@@ -312,7 +367,22 @@ async def _delete_options(request: web.Request) -> dict:
 
 
 def _object_response(
-    request: web.Request, cluster: Cluster, rt: ResourceType, obj: dict, status: int = 200
+    request: web.Request,
+    cluster: Cluster,
+    rt: ResourceType,
+    obj: dict,
+    status: int = 200,
+    warnings: list[str] | None = None,
+) -> web.Response:
+    response = _object_body(request, cluster, rt, obj, status)
+    for warning in warnings or ():
+        # RFC 7234 warn-code 299, the way the apiserver sends its warnings
+        response.headers.add("Warning", f"299 - {json.dumps(warning)}")
+    return response
+
+
+def _object_body(
+    request: web.Request, cluster: Cluster, rt: ResourceType, obj: dict, status: int
 ) -> web.Response:
     obj = cluster.present(rt, obj)
     if wants_table(request):

@@ -267,3 +267,16 @@ def test_get_raw_reaches_the_cluster_named_by_the_token(kubectl):
     # kubectl --raw drops the server URL's /clusters/{name} path
     raw = json.loads(kubectl("get", "--raw", "/api/v1/namespaces/default").stdout)
     assert raw["kind"] == "Namespace" and raw["metadata"]["name"] == "default"
+
+
+def test_unknown_fields_fail_strict_validation(kubectl):
+    bad = DEPLOYMENT.replace("replicas: 2", "replicas: 2\n  replica: 3")
+    result = kubectl("create", "-f", "-", stdin=bad, check=False)
+    assert result.returncode == 1
+    assert (
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
+        'unknown field "spec.replica"' in result.stderr
+    )
+    warned = kubectl("create", "--validate=warn", "-f", "-", stdin=bad)
+    assert 'unknown field "spec.replica"' in warned.stderr
+    assert "replica" not in kubectl_json(kubectl, "get", "deploy", "web")["spec"]
