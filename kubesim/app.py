@@ -230,6 +230,12 @@ async def _serve_cluster(
         return await handlers.handle(request, cluster, tail)
     except errors.ApiError as exc:
         return handlers.status_response(exc)
+    except (web.HTTPException, asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception as exc:
+        # a kubesim bug: answer like an apiserver would, keep the traceback in the log
+        log.exception("%s %s failed", request.method, request.path_qs)
+        return handlers.status_response(errors.internal_error(f"Internal error occurred: {exc}"))
 
 
 def _bearer(request: web.Request) -> str:
