@@ -21,7 +21,7 @@ EXIT_BAD_STATE = 2
 
 
 async def serve(hub: Hub, host: str, port: int, tls_port: int) -> None:
-    runner, bound, bound_tls = await start_sites(hub, host, port, tls_port)
+    runner, bound, bound_tls = await start_sites(hub, host, port, tls_port, shutdown_timeout=2)
     print(
         f"kubesim listening on http://{host}:{bound} and https://{host}:{bound_tls} "
         f"({len(hub.clusters)} clusters loaded)",
