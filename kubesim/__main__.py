@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except StateError as exc:
         print(f"kubesim: {exc}", file=sys.stderr)
         return EXIT_BAD_STATE
-    tls_port = args.tls_port if args.tls_port is not None else args.port + 1
+    tls_port = args.tls_port
+    if tls_port is None:
+        tls_port = args.port + 1 if args.port else 0  # with --port 0 both are picked free
     asyncio.run(serve(hub, args.host, args.port, tls_port))
     return 0
 

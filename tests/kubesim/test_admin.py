@@ -231,3 +231,40 @@ def test_corrupt_state_file_is_reported_not_discarded(tmp_path):
     assert result.returncode == 2
     assert "is corrupt" in result.stderr and str(state) in result.stderr
     assert state.read_text() == '{"format": "kubesim-state", "version": 1, "clusters": ['
+
+
+def test_command_line_server_persists_on_sigterm(tmp_path):
+    state = tmp_path / "state.json"
+
+    def start() -> tuple[subprocess.Popen, str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kubesim", "--port", "0", "--state", str(state)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        line = process.stdout.readline()
+        assert line.startswith("kubesim listening on http://127.0.0.1:"), line
+        return process, line.split()[3]
+
+    process, url = start()
+    try:
+        response = requests.post(f"{url}/kubesim/v1/clusters", json={"name": "cli"}, timeout=10)
+        assert response.status_code == 201
+        assert response.json()["kubeconfig"]["clusters"][0]["cluster"]["server"].startswith(
+            "https://127.0.0.1:"
+        )
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    process, url = start()
+    try:
+        names = [
+            c["name"]
+            for c in requests.get(f"{url}/kubesim/v1/clusters", timeout=10).json()["items"]
+        ]
+        assert names == ["cli"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
