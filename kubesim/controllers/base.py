@@ -28,6 +28,15 @@ the write that caused it wakes the controller again.
                 ...
             ctx.events.record(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}")
             ctx.requeue_after(5)          # run again 5 simulated seconds from now
+
+Trying one out without a server (deterministic; nothing runs in the background):
+
+    from kubesim.cluster import Cluster
+    from kubesim.controllers.engine import Simulation
+
+    cluster = Cluster(name="t", spec={"workers": 2}); cluster.bootstrap()
+    sim = Simulation(cluster, controllers=[ReplicaSetController()])  # default: all of them
+    cluster.create(rs); sim.advance(10)    # reconciles until quiet at every timer on the way
 """
 
 from __future__ import annotations
@@ -62,6 +71,8 @@ class Controller:
     name: str = ""
     component: str = ""  # the Event source / reporting controller, e.g. "deployment-controller"
     watches: tuple[str, ...] = ()  # kinds, e.g. ("Deployment", "ReplicaSet", "Pod")
+    # False: the controller's own writes do not wake it again (it tracks them itself)
+    wake_on_own_writes: bool = True
 
     def reconcile(self, ctx: Context) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
