@@ -66,9 +66,10 @@ def _optional(module: str):
         return None
 
 
-def _spec_of(obj: dict) -> dict:
-    """Everything but metadata and status: what a generation bump reacts to."""
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+def _spec_of(obj: dict, with_status: bool = False) -> dict:
+    """What a generation bump reacts to: everything but metadata (and usually status)."""
+    skipped = ("metadata",) if with_status else ("metadata", "status")
+    return {k: v for k, v in obj.items() if k not in skipped}
 
 
 def _random_suffix(n: int = 5) -> str:
@@ -552,7 +553,9 @@ class Cluster:
         meta["resourceVersion"] = old_meta["resourceVersion"]
         if rt.tracks_generation:
             generation = old_meta.get("generation", 1)
-            if _spec_of(new) != _spec_of(old):
+            # without a status subresource, status is part of what the generation tracks
+            status_tracked = rt.custom and not rt.has_status()
+            if _spec_of(new, status_tracked) != _spec_of(old, status_tracked):
                 generation += 1
             meta["generation"] = generation
         if meta.get("deletionTimestamp") and not set(meta.get("finalizers") or ()) <= set(
