@@ -386,3 +386,18 @@ def test_discovery_lists_resources_with_subresources(http):
     }
     version = requests.get(f"{base}/version", headers=auth, timeout=5).json()
     assert version["gitVersion"] == "v1.32.0"
+
+
+def test_dynamic_client_on_built_in_kinds(dynamic):
+    deployments = dynamic.resources.get(api_version="apps/v1", kind="Deployment")
+    applied = deployments.server_side_apply(
+        body=deployment("dyn", replicas=2), namespace="default", field_manager="portal"
+    )
+    assert applied.spec.replicas == 2
+    assert [m.manager for m in applied.metadata.managedFields] == ["portal"]
+    listed = deployments.get(namespace="default", label_selector="")
+    assert [d.metadata.name for d in listed.items] == ["dyn"]
+    scale = dynamic.resources.get(api_version="apps/v1", kind="Deployment").subresources["scale"]
+    assert scale.get(name="dyn", namespace="default").spec.replicas == 2
+    pods = dynamic.resources.get(api_version="v1", kind="Pod")
+    assert pods.namespaced and "pods/log" in [f"pods/{s}" for s in pods.subresources]
