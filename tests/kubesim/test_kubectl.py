@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import time
 
 import yaml
 
@@ -205,18 +206,21 @@ def test_namespace_lifecycle(kubectl):
     assert 'namespaces "team-a" not found' in gone.stderr
 
 
-def test_get_watch_until_request_timeout(kubectl, core):
+def test_get_watch_until_request_timeout(kubectl, core, sim):
     kubectl("create", "-f", "-", stdin=CONFIGMAPS)
 
-    def change() -> None:
+    def change_once_watching() -> None:
+        deadline = time.monotonic() + 30
+        while not sim.watch_expirers and time.monotonic() < deadline:
+            time.sleep(0.05)  # kubectl lists first, then opens its watch
         core.patch_namespaced_config_map("front", "default", {"data": {"a": "2", "c": "3"}})
         core.delete_namespaced_config_map("back", "default")
 
-    # kubectl prints the initial list, then one line per event, and exits 0 at the timeout
-    timer = threading.Timer(1.0, change)
-    timer.start()
+    # kubectl prints the initial list, then one object per event, and exits 0 at the timeout
+    changer = threading.Thread(target=change_once_watching)
+    changer.start()
     watched = kubectl("get", "cm", "--watch", "--request-timeout=3s", "-o", "json")
-    timer.join()
+    changer.join()
     # -o json prints one object per event, concatenated
     decoder, text, objects = json.JSONDecoder(), watched.stdout.strip(), []
     while text:
