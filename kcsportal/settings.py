@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "axes",
     "apps.core",
     "apps.tenancy",
+    "apps.kube",
+    "apps.clusters",
+    "apps.namespaces",
 ]
 
 MIDDLEWARE = [
@@ -216,7 +219,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env.flag("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Inventory sync and health of every cluster (Kubernetes is the source of truth).
+    "sync-clusters": {
+        "task": "clusters.sync_all",
+        "schedule": env.integer("CLUSTER_SYNC_SECONDS", 60),
+    },
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 KUBESIM_URL = env.text("KUBESIM_URL", "http://127.0.0.1:6443")

@@ -29,6 +29,7 @@ class Operation(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    UNFINISHED = (Status.PENDING, Status.RUNNING)
     MAX_LOG_LINES = 500
 
     kind = models.CharField(_("kind"), max_length=64, db_index=True)
@@ -62,6 +63,9 @@ class Operation(models.Model):
     log = models.JSONField(_("log"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # Operations sharing a lock (e.g. "cluster:7") never run at the same time:
+    # the database refuses a second unfinished one (see Meta.constraints).
+    lock = models.CharField(max_length=100, blank=True, db_index=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     started = models.DateTimeField(_("started"), null=True, blank=True)
     finished = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -75,7 +79,12 @@ class Operation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(progress__lte=100), name="core_operation_progress_lte_100"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["lock"],
+                condition=Q(status__in=["pending", "running"]) & ~Q(lock=""),
+                name="core_operation_one_unfinished_per_lock",
+            ),
         ]
 
     def __str__(self):

@@ -12,7 +12,8 @@ import functools
 import logging
 
 from celery import shared_task
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -69,18 +70,31 @@ def register_kind(kind: str, label) -> None:
     _KIND_LABELS[kind] = label
 
 
-def start(actor, kind: str, task, *, target=None, project=None, target_name="", args=()):
-    """Record an operation and queue its task after the current transaction commits."""
+def start(actor, kind: str, task, *, target=None, project=None, target_name="", args=(), lock=""):
+    """Record an operation and queue its task after the current transaction commits.
+
+    ``lock`` names what the operation holds (e.g. "cluster:7"): while one
+    operation with that lock is unfinished, starting another is refused.
+    """
     operation = Operation(
         kind=kind,
         target_name=target_name or (str(target) if target is not None else ""),
         actor=actor if actor is not None and actor.is_authenticated else None,
         project=project,
         request_id=context.request_id.get(),
+        lock=lock,
     )
     if target is not None:
         operation.target = target
-    operation.save()
+    try:
+        with transaction.atomic():
+            operation.save()
+    except IntegrityError:
+        running = Operation.objects.filter(lock=lock, status__in=Operation.UNFINISHED).first()
+        raise ValidationError(
+            _("%(operation)s is still running here; wait for it to finish.")
+            % {"operation": running or _("Another operation")}
+        ) from None
     headers = context.snapshot()
     transaction.on_commit(
         lambda: task.apply_async(args=(operation.pk, *args), headers={"kcs": headers})
@@ -88,19 +102,28 @@ def start(actor, kind: str, task, *, target=None, project=None, target_name="", 
     return operation
 
 
-def operation_task(kind: str, label, **task_options):
+def operation_task(kind: str, label, *, max_retries: int = 5, on_failure=None, **task_options):
     """Declare a Celery task that runs an Operation of ``kind``.
 
-    The wrapped function is called as ``fn(progress, *args)``. The wrapper
-    moves the operation through running → succeeded/failed/cancelled and
-    skips operations that already finished (a redelivered message).
+    The wrapped function is called as ``fn(progress, *args)`` and must be
+    idempotent. The wrapper moves the operation through running →
+    succeeded/failed/cancelled, skips operations that already finished (a
+    redelivered message), and retries with backoff when the failure is
+    transient (an exception whose ``transient`` is true). ``on_failure(exc,
+    *args)`` runs when it finally fails, e.g. to mark the target as broken.
     """
     register_kind(kind, label)
 
     def decorator(fn):
-        @shared_task(name=f"operations.{kind}", acks_late=True, **task_options)
+        @shared_task(
+            name=f"operations.{kind}",
+            acks_late=True,
+            bind=True,
+            max_retries=max_retries,
+            **task_options,
+        )
         @functools.wraps(fn)
-        def task(operation_id: int, *args):
+        def task(self, operation_id: int, *args):
             operation = Operation.objects.filter(pk=operation_id).first()
             if operation is None or operation.is_finished:
                 return
@@ -115,7 +138,16 @@ def operation_task(kind: str, label, **task_options):
                 progress._save(finished=timezone.now())
                 progress.log(str(_("Cancelled.")))
             except Exception as exc:
+                if getattr(exc, "transient", False) and self.request.retries < self.max_retries:
+                    delay = min(60, 2 ** (self.request.retries + 1))
+                    progress.log(
+                        str(_("Temporary failure (%(error)s); trying again in %(n)s s."))
+                        % {"error": exc, "n": delay}
+                    )
+                    raise self.retry(exc=exc, countdown=delay) from exc
                 log.exception("operation %s failed", operation_id)
+                if on_failure is not None:
+                    on_failure(exc, *args)
                 progress._save(
                     status=Operation.Status.FAILED, error=str(exc), finished=timezone.now()
                 )

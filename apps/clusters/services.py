@@ -1,0 +1,373 @@
+"""Cluster and node operations. Validate → authorize → act → audit.
+
+Long operations (create, scale-out, delete, drain) record an Operation and run
+in Celery (tasks.py); fast node operations go to Kubernetes in the request and
+then update the row from Kubernetes' answer.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.core import audit, authz, operations
+from apps.kube import nodes as kube_nodes
+from apps.kube.errors import KubeError
+from apps.tenancy.services import ensure_admin_project
+
+from . import providers
+from .models import Cluster, Node
+from .sync import node_values
+
+ARCHITECTURES = ("amd64", "arm64")
+MAX_WORKERS = 200
+# Labels and taints Kubernetes and its components manage; users may not edit them.
+PROTECTED_PREFIXES = ("kubernetes.io/", "node-role.kubernetes.io/", "node.kubernetes.io/")
+PROTECTED_SUFFIXES = (".kubernetes.io",)
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+_LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def cluster_lock(cluster) -> str:
+    return f"cluster:{cluster.pk}"
+
+
+# --- clusters ----------------------------------------------------------------------
+
+
+def create_cluster(
+    actor,
+    *,
+    name: str,
+    provider: str = "sandbox",
+    version: str = "",
+    control_plane_nodes: int = 1,
+    workers: int = 0,
+    zones=(),
+    arch: str = "amd64",
+    display_name: str = "",
+    description: str = "",
+    kubeconfig: str = "",
+    context: str = "",
+):
+    """Start creating (or importing) a cluster; returns (cluster, operation)."""
+    from .tasks import provision_cluster
+
+    authz.require_cloud_admin(actor)
+    try:
+        chosen = providers.get(provider)
+    except providers.ProviderError as exc:
+        raise ValidationError({"provider": exc.message}) from None
+    zones = [z.strip() for z in zones if z and z.strip()]
+    errors = {}
+    if control_plane_nodes not in (1, 3):
+        errors["control_plane_nodes"] = _(
+            "Choose 1 control-plane node, or 3 for high availability."
+        )
+    if not 0 <= workers <= MAX_WORKERS:
+        errors["workers"] = _("Choose between 0 and %(n)s workers.") % {"n": MAX_WORKERS}
+    if arch not in ARCHITECTURES:
+        errors["arch"] = _("Choose one of: %(a)s.") % {"a": ", ".join(ARCHITECTURES)}
+    if chosen.versions and version and version not in chosen.versions:
+        errors["version"] = _("This provider offers: %(v)s.") % {"v": ", ".join(chosen.versions)}
+    if Cluster.objects.filter(name=name).exclude(status=Cluster.Status.DELETED).exists():
+        errors["name"] = _("A cluster with this name already exists.")
+    if errors:
+        raise ValidationError(errors)
+    if provider == "kubeconfig":
+        # Check an import at once, so a bad kubeconfig is an error on the form.
+        try:
+            _data, context, _server = providers.kubeconfig.check(kubeconfig, context)
+        except providers.kubeconfig.ImportFailed as exc:
+            field = "context" if exc.kind == "context" else "kubeconfig"
+            raise ValidationError({field: exc.message}) from None
+
+    spec = providers.ClusterSpec(
+        name=name,
+        version=version,
+        control_plane_nodes=control_plane_nodes,
+        workers=workers,
+        zones=zones,
+        arch=arch,
+    )
+    with transaction.atomic():
+        cluster = Cluster(
+            name=name,
+            display_name=display_name,
+            description=description,
+            provider=provider,
+            version=version,
+            status=Cluster.Status.PROVISIONING,
+            control_plane_nodes=control_plane_nodes,
+            zones=zones,
+            architectures=[arch],
+            spec={k: v for k, v in vars(spec).items() if k not in ("kubeconfig", "context")},
+            project=ensure_admin_project(),
+            created_by=actor,
+            # An import's kubeconfig is kept from the start (encrypted), never in the spec.
+            kubeconfig=kubeconfig if provider == "kubeconfig" else "",
+            kubeconfig_context=context if provider == "kubeconfig" else "",
+        )
+        cluster.full_clean(exclude=["kubeconfig"])
+        cluster.save()
+        operation = operations.start(
+            actor,
+            "cluster.create",
+            provision_cluster,
+            target=cluster,
+            project=cluster.project,
+            args=(cluster.pk,),
+            lock=cluster_lock(cluster),
+        )
+        audit.record(
+            actor,
+            "cluster.create",
+            cluster,
+            project=cluster.project,
+            cluster=cluster.name,
+            detail={"provider": provider, **cluster.spec},
+        )
+    return cluster, operation
+
+
+def retry_cluster(actor, cluster: Cluster):
+    """Resume a cluster creation that failed, from the step that failed."""
+    from .tasks import provision_cluster
+
+    authz.require_cloud_admin(actor)
+    if cluster.status != Cluster.Status.ERROR or cluster.last_sync is not None:
+        raise ValidationError(_("Only a cluster whose creation failed can be retried."))
+    with transaction.atomic():
+        Cluster.objects.filter(pk=cluster.pk).update(
+            status=Cluster.Status.PROVISIONING, status_message=""
+        )
+        operation = operations.start(
+            actor,
+            "cluster.create",
+            provision_cluster,
+            target=cluster,
+            project=cluster.project,
+            args=(cluster.pk,),
+            lock=cluster_lock(cluster),
+        )
+        audit.record(actor, "cluster.retry", cluster, project=cluster.project, cluster=cluster.name)
+    return operation
+
+
+def scale_out(actor, cluster: Cluster, *, workers: int, zone: str = "", arch: str = "amd64"):
+    from .tasks import scale_out_cluster
+
+    authz.require_cloud_admin(actor)
+    if not providers.get(cluster.provider).capabilities.scale_out:
+        raise ValidationError(_("Clusters of this provider cannot be scaled out here."))
+    if cluster.status not in (Cluster.Status.RUNNING, Cluster.Status.DEGRADED):
+        raise ValidationError(
+            _("The cluster is %(status)s; it can be scaled out when running.")
+            % {"status": cluster.get_status_display()}
+        )
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ValidationError(
+            {"workers": _("Add between 1 and %(n)s workers.") % {"n": MAX_WORKERS}}
+        )
+    if arch not in ARCHITECTURES:
+        raise ValidationError(
+            {"arch": _("Choose one of: %(a)s.") % {"a": ", ".join(ARCHITECTURES)}}
+        )
+    with transaction.atomic():
+        # The target is fixed now, so a re-run of the task adds only what is missing.
+        target = cluster.nodes.filter(role=Node.Role.WORKER, zone=zone).count() + workers
+        operation = operations.start(
+            actor,
+            "cluster.scale_out",
+            scale_out_cluster,
+            target=cluster,
+            project=cluster.project,
+            args=(cluster.pk, target, zone, arch),
+            lock=cluster_lock(cluster),
+        )
+        Cluster.objects.filter(pk=cluster.pk).update(status=Cluster.Status.SCALING)
+        audit.record(
+            actor,
+            "cluster.scale_out",
+            cluster,
+            project=cluster.project,
+            cluster=cluster.name,
+            detail={"workers": workers, "zone": zone, "arch": arch},
+        )
+    return operation
+
+
+def delete_cluster(actor, cluster: Cluster):
+    from .tasks import delete_cluster as delete_task
+
+    authz.require_cloud_admin(actor)
+    if cluster.status == Cluster.Status.DELETED:
+        raise ValidationError(_("The cluster is already deleted."))
+    with transaction.atomic():
+        operation = operations.start(
+            actor,
+            "cluster.delete",
+            delete_task,
+            target=cluster,
+            project=cluster.project,
+            args=(cluster.pk,),
+            lock=cluster_lock(cluster),
+        )
+        Cluster.objects.filter(pk=cluster.pk).update(status=Cluster.Status.DELETING)
+        audit.record(
+            actor, "cluster.delete", cluster, project=cluster.project, cluster=cluster.name
+        )
+    return operation
+
+
+def download_kubeconfig(actor, cluster: Cluster) -> str:
+    """The cluster's kubeconfig, for cloud admins only; every download is audited."""
+    authz.require(actor, "download_kubeconfig", cluster)
+    if not cluster.kubeconfig:
+        raise ValidationError(_("The cluster has no kubeconfig yet."))
+    audit.record(
+        actor, "cluster.kubeconfig.download", cluster, project=cluster.project, cluster=cluster.name
+    )
+    return cluster.kubeconfig
+
+
+# --- nodes -------------------------------------------------------------------------
+
+
+def _node_change(actor, node: Node, action: str, change, detail: dict) -> Node:
+    """Apply ``change(kube, name)`` in Kubernetes, then store what Kubernetes answered."""
+    authz.require(actor, action, node)
+    cluster = node.cluster
+    try:
+        answer = change(cluster.kube(), node.name)
+    except KubeError as exc:
+        audit.record(
+            actor,
+            f"node.{action}",
+            node,
+            project=cluster.project,
+            cluster=cluster.name,
+            result="failure",
+            detail={**detail, "error": exc.message},
+        )
+        raise ValidationError(exc.message) from exc
+    for field, value in node_values(answer).items():
+        setattr(node, field, value)
+    node.save()
+    audit.record(
+        actor, f"node.{action}", node, project=cluster.project, cluster=cluster.name, detail=detail
+    )
+    return node
+
+
+def cordon(actor, node: Node) -> Node:
+    return _node_change(actor, node, "cordon", lambda k, n: kube_nodes.cordon(k, n, True), {})
+
+
+def uncordon(actor, node: Node) -> Node:
+    return _node_change(actor, node, "uncordon", lambda k, n: kube_nodes.cordon(k, n, False), {})
+
+
+def drain(actor, node: Node):
+    from .tasks import drain_node
+
+    authz.require(actor, "drain", node)
+    with transaction.atomic():
+        operation = operations.start(
+            actor,
+            "node.drain",
+            drain_node,
+            target=node,
+            project=node.cluster.project,
+            args=(node.pk,),
+            lock=cluster_lock(node.cluster),
+        )
+        audit.record(
+            actor, "node.drain", node, project=node.cluster.project, cluster=node.cluster.name
+        )
+    return operation
+
+
+def set_labels(actor, node: Node, labels: dict[str, str]) -> Node:
+    """Replace the node's user labels; protected (system) labels stay as they are."""
+    labels = {str(k).strip(): str(v).strip() for k, v in labels.items()}
+    _validate_labels(labels)
+    current = {k: v for k, v in node.labels.items() if not is_protected(k)}
+    patch = {k: None for k in current if k not in labels}
+    patch.update({k: v for k, v in labels.items() if current.get(k) != v})
+    return _node_change(
+        actor,
+        node,
+        "label",
+        lambda k, n: kube_nodes.patch_labels(k, n, patch),
+        {"labels": labels},
+    )
+
+
+def set_taints(actor, node: Node, taints: list[dict]) -> Node:
+    """Replace the node's user taints; taints Kubernetes manages stay as they are."""
+    cleaned = _validate_taints(taints)
+    system = [t for t in node.taints if is_protected(t["key"])]
+    return _node_change(
+        actor,
+        node,
+        "taint",
+        lambda k, n: kube_nodes.set_taints(k, n, system + cleaned),
+        {"taints": cleaned},
+    )
+
+
+def is_protected(key: str) -> bool:
+    prefix = key.split("/", 1)[0] + "/" if "/" in key else ""
+    return key.startswith(PROTECTED_PREFIXES) or prefix.rstrip("/").endswith(PROTECTED_SUFFIXES)
+
+
+def _validate_key(key: str) -> str | None:
+    prefix, _sep, name = key.rpartition("/")
+    if not _LABEL_NAME.match(name):
+        return _("%(key)s: a name of at most 63 letters, digits, '-', '_' or '.'") % {"key": key}
+    if prefix and (len(prefix) > 253 or not _LABEL_PREFIX.match(prefix)):
+        return _("%(key)s: the prefix must be a DNS subdomain") % {"key": key}
+    if is_protected(key):
+        return _("%(key)s is managed by Kubernetes and cannot be changed here") % {"key": key}
+    return None
+
+
+def _validate_labels(labels: dict[str, str]) -> None:
+    errors = [e for e in (_validate_key(k) for k in labels) if e]
+    errors += [
+        _("%(key)s: the value must be at most 63 letters, digits, '-', '_' or '.'") % {"key": k}
+        for k, v in labels.items()
+        if v and not _LABEL_NAME.match(v)
+    ]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate_taints(taints: list[dict]) -> list[dict]:
+    cleaned, errors, seen = [], [], set()
+    for taint in taints:
+        key = str(taint.get("key", "")).strip()
+        value = str(taint.get("value", "") or "").strip()
+        effect = str(taint.get("effect", "")).strip()
+        error = _validate_key(key)
+        if error:
+            errors.append(error)
+        if value and not _LABEL_NAME.match(value):
+            errors.append(_("%(key)s: the value is not a valid label value") % {"key": key})
+        if effect not in TAINT_EFFECTS:
+            errors.append(
+                _("%(key)s: the effect must be one of %(e)s")
+                % {"key": key, "e": ", ".join(TAINT_EFFECTS)}
+            )
+        if (key, effect) in seen:
+            errors.append(_("%(key)s:%(effect)s appears twice") % {"key": key, "effect": effect})
+        seen.add((key, effect))
+        cleaned.append(
+            {k: v for k, v in {"key": key, "value": value, "effect": effect}.items() if v}
+        )
+    if errors:
+        raise ValidationError(errors)
+    return cleaned

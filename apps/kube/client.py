@@ -1,0 +1,139 @@
+"""Clients for clusters' API servers. The only place the portal builds one.
+
+Everything that talks to Kubernetes goes through ``Kube``: calls get a timeout,
+transient failures (5xx, 429, connection errors) are retried with backoff that
+honours Retry-After, and every failure comes out as a ``KubeError``.
+"""
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections import OrderedDict
+from functools import cached_property
+
+import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from .errors import KubeError, translate
+
+log = logging.getLogger("kcsportal.kube")
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 30
+MAX_CLIENTS = 64
+
+
+class InvalidKubeconfig(ValueError):
+    pass
+
+
+def parse_kubeconfig(text: str) -> dict:
+    """A kubeconfig (YAML or JSON text) as a dict; InvalidKubeconfig when it is not one."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise InvalidKubeconfig(f"not valid YAML{where}") from exc
+    if not isinstance(data, dict) or not data.get("clusters") or not data.get("contexts"):
+        raise InvalidKubeconfig("it has no clusters or no contexts")
+    return data
+
+
+def new_api_client(kubeconfig: dict, context: str | None = None) -> k8s.ApiClient:
+    try:
+        return k8s_config.new_client_from_config_dict(kubeconfig, context=context)
+    except Exception as exc:
+        raise translate(exc) from exc
+
+
+class _ClientCache:
+    """API clients per kubeconfig, so connections are reused between requests."""
+
+    def __init__(self):
+        self._clients: OrderedDict[str, k8s.ApiClient] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kubeconfig_text: str, context: str | None) -> k8s.ApiClient:
+        key = hashlib.sha256(f"{context}\0{kubeconfig_text}".encode()).hexdigest()
+        with self._lock:
+            client = self._clients.get(key)
+            if client is not None:
+                self._clients.move_to_end(key)
+                return client
+        client = new_api_client(parse_kubeconfig(kubeconfig_text), context)
+        with self._lock:
+            self._clients[key] = client
+            while len(self._clients) > MAX_CLIENTS:
+                self._clients.popitem(last=False)[1].close()
+        return client
+
+
+clients = _ClientCache()
+
+
+class Kube:
+    """One cluster's API, as the portal uses it."""
+
+    def __init__(self, api_client: k8s.ApiClient, *, retries: int = 3, backoff: float = 0.5):
+        self.api_client = api_client
+        self.retries = retries
+        self.backoff = backoff
+
+    @classmethod
+    def for_kubeconfig(cls, kubeconfig_text: str, context: str | None = None, **options):
+        return cls(clients.get(kubeconfig_text, context), **options)
+
+    @cached_property
+    def core(self):
+        return k8s.CoreV1Api(self.api_client)
+
+    @cached_property
+    def storage(self):
+        return k8s.StorageV1Api(self.api_client)
+
+    @cached_property
+    def extensions(self):
+        return k8s.ApiextensionsV1Api(self.api_client)
+
+    @cached_property
+    def version_api(self):
+        return k8s.VersionApi(self.api_client)
+
+    def call(self, fn, *args, retry: bool = True, **kwargs):
+        """Call a client method with a timeout; retry transient failures with backoff."""
+        kwargs.setdefault("_request_timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+        attempts = self.retries if retry else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # every client failure is translated below
+                error = translate(exc)
+                if not error.transient or attempt == attempts:
+                    raise error from exc
+                delay = error.retry_after or self.backoff * 2 ** (attempt - 1)
+                delay = min(delay, 10) * random.uniform(0.8, 1.2)  # noqa: S311 (jitter)
+                log.info("retrying %s after %s (%.1fs)", fn.__name__, error.message, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    # --- reads used across apps ------------------------------------------------------
+
+    def version(self) -> str:
+        return self.call(self.version_api.get_code).git_version
+
+    def list_nodes(self):
+        return self.call(self.core.list_node).items
+
+    def list_namespaces(self):
+        return self.call(self.core.list_namespace).items
+
+    def sanitize(self, obj) -> dict:
+        """A client model object as the JSON dict Kubernetes would send."""
+        return self.api_client.sanitize_for_serialization(obj)
+
+
+__all__ = ["InvalidKubeconfig", "Kube", "KubeError", "parse_kubeconfig"]
