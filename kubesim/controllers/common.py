@@ -1,0 +1,260 @@
+"""Helpers shared by the workload controllers: owner references, pods from templates,
+conditions, pod state, template hashes, times and integer-or-percent values.
+
+Everything here is a pure function over plain dict objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+from datetime import UTC, datetime
+
+from kubesim import errors
+from kubesim.controllers.base import condition, controller_of, is_pod_ready, owner_reference
+
+# rand.SafeEncodeString's alphabet: no vowels, no confusable characters
+SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+TERMINAL = ("Succeeded", "Failed")
+
+
+# -- time ----------------------------------------------------------------------------------
+
+
+def fmt_time(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    with contextlib.suppress(ValueError):
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    with contextlib.suppress(ValueError):
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return None
+
+
+def seconds_since(text: str | None, now: datetime) -> float | None:
+    t = parse_time(text)
+    return None if t is None else (aware(now) - t).total_seconds()
+
+
+def aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+# -- hashes --------------------------------------------------------------------------------
+
+
+def fnv32a(data: bytes) -> int:
+    h = 0x811C9DC5
+    for byte in data:
+        h ^= byte
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def safe_encode(text: str) -> str:
+    return "".join(SAFE_ALPHABET[ord(c) % len(SAFE_ALPHABET)] for c in text)
+
+
+def compute_hash(value, collision_count: int | None = None) -> str:
+    """controller.ComputeHash: FNV-32a of the object (and collisionCount), safe-encoded."""
+    data = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    if collision_count:
+        data += str(collision_count).encode()
+    return safe_encode(str(fnv32a(data)))
+
+
+# -- owners --------------------------------------------------------------------------------
+
+
+def owner_ref(owner: dict) -> dict:
+    return owner_reference(owner)
+
+
+def controller_uid(obj: dict) -> str | None:
+    ref = controller_of(obj)
+    return ref.get("uid") if ref else None
+
+
+def owned(cluster, api_version: str, kind: str, owner: dict) -> list[dict]:
+    """Objects of one kind in the owner's namespace whose controller is `owner`."""
+    uid = owner["metadata"]["uid"]
+    rt = cluster.resource(api_version, kind)
+    ns = owner["metadata"].get("namespace", "")
+    out = []
+    for key, obj_ns, name in cluster.store.dependents(uid):
+        if key != rt.key or obj_ns != ns:
+            continue
+        obj = cluster.store.get(key, obj_ns, name)
+        if obj is not None and controller_uid(obj) == uid:
+            out.append(obj)
+    return out
+
+
+# -- pods ----------------------------------------------------------------------------------
+
+
+def pod_from_template(
+    template: dict,
+    owner: dict,
+    name: str | None = None,
+    generate_name: str | None = None,
+    labels: dict | None = None,
+    annotations: dict | None = None,
+) -> dict:
+    """A Pod the way controller.GetPodFromTemplate builds it."""
+    tmeta = template.get("metadata") or {}
+    meta: dict = {
+        "namespace": owner["metadata"].get("namespace", "default"),
+        "labels": {**(tmeta.get("labels") or {}), **(labels or {})},
+        "ownerReferences": [owner_ref(owner)],
+    }
+    merged_annotations = {**(tmeta.get("annotations") or {}), **(annotations or {})}
+    if merged_annotations:
+        meta["annotations"] = merged_annotations
+    if tmeta.get("finalizers"):
+        meta["finalizers"] = list(tmeta["finalizers"])
+    if name:
+        meta["name"] = name
+    else:
+        meta["generateName"] = generate_name or f"{owner['metadata']['name']}-"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": copy.deepcopy(template.get("spec") or {}),
+    }
+
+
+def is_active(pod: dict) -> bool:
+    """controller.IsPodActive: not finished and not being deleted."""
+    return (pod.get("status") or {}).get("phase") not in TERMINAL and not pod["metadata"].get(
+        "deletionTimestamp"
+    )
+
+
+def is_ready(pod: dict) -> bool:
+    return is_pod_ready(pod)
+
+
+def is_available(pod: dict, min_ready_seconds: int, now: datetime) -> bool:
+    """podutil.IsPodAvailable: Ready for at least minReadySeconds."""
+    if not is_ready(pod):
+        return False
+    if not min_ready_seconds:
+        return True
+    since = seconds_since(condition(pod, "Ready").get("lastTransitionTime"), now)
+    return since is not None and since >= min_ready_seconds
+
+
+def ready_since(pod: dict) -> datetime | None:
+    cond = condition(pod, "Ready")
+    return parse_time(cond.get("lastTransitionTime")) if cond else None
+
+
+# -- conditions ----------------------------------------------------------------------------
+
+
+def set_condition(
+    conditions: list[dict],
+    kind: str,
+    status: str,
+    reason: str,
+    message: str,
+    now: datetime,
+    update_time: bool = False,
+) -> list[dict]:
+    """A new conditions list with `kind` set; the transition time moves only on a new status.
+
+    update_time adds lastUpdateTime (Deployment conditions carry it).
+    """
+    stamp = fmt_time(now)
+    out = []
+    found = False
+    for cond in conditions or ():
+        if cond.get("type") != kind:
+            out.append(cond)
+            continue
+        found = True
+        new = {"type": kind, "status": status}
+        if update_time:
+            same = (cond.get("status"), cond.get("reason"), cond.get("message")) == (
+                status,
+                reason,
+                message,
+            )
+            new["lastUpdateTime"] = cond.get("lastUpdateTime", stamp) if same else stamp
+        new["lastTransitionTime"] = (
+            cond.get("lastTransitionTime", stamp) if cond.get("status") == status else stamp
+        )
+        new["reason"], new["message"] = reason, message
+        out.append(new)
+    if not found:
+        new = {"type": kind, "status": status}
+        if update_time:
+            new["lastUpdateTime"] = stamp
+        new.update(lastTransitionTime=stamp, reason=reason, message=message)
+        out.append(new)
+    return out
+
+
+def remove_condition(conditions: list[dict], kind: str) -> list[dict]:
+    return [c for c in conditions or () if c.get("type") != kind]
+
+
+# -- values --------------------------------------------------------------------------------
+
+
+def int_or_percent(value, total: int, round_up: bool) -> int:
+    """intstr.GetScaledValueFromIntOrPercent."""
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    if text.endswith("%"):
+        scaled = int(text[:-1]) * total / 100
+        return math.ceil(scaled) if round_up else math.floor(scaled)
+    return int(text)
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+def write_status(cluster, obj: dict, status: dict) -> dict | None:
+    """Write status if it changed; None when the object vanished or changed meanwhile."""
+    if obj.get("status") == status:
+        return obj
+    updated = {**obj, "status": status}
+    try:
+        return cluster.update_status(updated, manager="kube-controller-manager")
+    except errors.ApiError as exc:
+        if exc.code in (404, 409):
+            return None
+        raise
+
+
+def ignore_gone(fn, *args, **kwargs):
+    """Call fn; None when the object is gone or changed meanwhile (409), as a requeue."""
+    try:
+        return fn(*args, **kwargs)
+    except errors.ApiError as exc:
+        if exc.code in (404, 409):
+            return None
+        raise
+
+
+def record(ctx, obj: dict, kind: str, reason: str, message: str) -> None:
+    ctx.events.record(obj, kind, reason, message)
+
+
+def requeue(ctx, seconds: float) -> None:
+    ctx.requeue_after(seconds)
+
+
+__all__ = ["condition", "controller_of"]
