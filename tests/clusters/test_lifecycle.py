@@ -3,7 +3,7 @@
 from kubernetes import client as k8s
 
 from apps.clusters import services
-from apps.clusters.models import Cluster, Node
+from apps.clusters.models import Node
 from apps.core.models import Operation
 
 
