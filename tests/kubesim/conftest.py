@@ -19,11 +19,30 @@ from kubernetes.dynamic import DynamicClient
 # `pytest` (unlike `python -m pytest`) does not put the repository root on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from kubesim.testing import kubesim_cluster, kubesim_server  # noqa: F401 (fixtures)
+from kubesim.testing import KubesimServer, unique_cluster_name
+
+
+@pytest.fixture(scope="session")
+def kubesim_server():
+    """The API server alone: these tests pin its semantics, so no controllers run.
+
+    (`kubesim.testing.kubesim_server`, for other suites, runs part 2's controllers.)
+    """
+    server = KubesimServer(controllers=[])
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def api(kubesim_cluster):  # noqa: F811
+def kubesim_cluster(kubesim_server):
+    """A fresh cluster (the admin API's answer, with "kubeconfig"), deleted afterwards."""
+    cluster = kubesim_server.create_cluster(unique_cluster_name(), workers=2)
+    yield cluster
+    kubesim_server.admin("DELETE", f"/clusters/{cluster['name']}")
+
+
+@pytest.fixture
+def api(kubesim_cluster):
     client = kubernetes.config.new_client_from_config_dict(kubesim_cluster["kubeconfig"])
     yield client
     client.close()
@@ -45,7 +64,7 @@ def dynamic(api):
 
 
 @pytest.fixture
-def sim(kubesim_server, kubesim_cluster):  # noqa: F811
+def sim(kubesim_server, kubesim_cluster):
     """The in-process Cluster object behind the test's cluster."""
     return kubesim_server.cluster(kubesim_cluster["name"])
 
@@ -54,7 +73,7 @@ KubectlRun = Callable[..., subprocess.CompletedProcess]
 
 
 @pytest.fixture
-def kubectl(kubesim_cluster, tmp_path) -> KubectlRun:  # noqa: F811
+def kubectl(kubesim_cluster, tmp_path) -> KubectlRun:
     """Run kubectl against the test's cluster: kubectl("get", "pods", stdin=..., check=True)."""
     config = tmp_path / "kubeconfig"
     config.write_text(yaml.safe_dump(kubesim_cluster["kubeconfig"]))
