@@ -827,6 +827,10 @@ class Cluster:
             if dry_run:
                 return obj, False
             if rt.key == NAMESPACE_KEY:
+                if name in ("default", "kube-system", "kube-public"):
+                    raise errors.forbidden(
+                        "namespaces", "", name, "this namespace may not be deleted"
+                    )
                 return self._terminate_namespace(obj)
             if meta.get("deletionTimestamp"):
                 return obj, False  # already on its way out

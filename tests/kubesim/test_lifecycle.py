@@ -167,3 +167,12 @@ def test_python_patch_and_event_queue(kubesim_server, sim):
             unsubscribe()
 
     assert kubesim_server.call(scenario) == [("ADDED", ""), ("MODIFIED", "1")]
+
+
+def test_system_namespaces_cannot_be_deleted(core):
+    with pytest.raises(ApiException) as info:
+        core.delete_namespace("kube-system")
+    assert info.value.status == 403
+    assert json.loads(info.value.body)["message"] == (
+        'namespaces "kube-system" is forbidden: this namespace may not be deleted'
+    )
