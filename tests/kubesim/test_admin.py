@@ -13,8 +13,10 @@ import kubernetes
 import pytest
 import requests
 from kubernetes.client import ApiException
+from kubernetes.dynamic import DynamicClient
 
 from kubesim.testing import KubesimServer, unique_cluster_name
+from tests.kubesim.test_crd import crd
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -178,6 +180,14 @@ def test_state_survives_a_restart(tmp_path):
         core.create_namespaced_config_map(
             "default", {"metadata": {"name": "kept"}, "data": {"a": "1"}}
         )
+        api = core.api_client
+        kubernetes.client.ApiextensionsV1Api(api).create_custom_resource_definition(
+            crd("widgets", "Widget")
+        )
+        widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+        DynamicClient(api).resources.get(api_version="example.com/v1", kind="Widget").create(
+            body={**widget, "spec": {"size": 2}}, namespace="default"
+        )
         before = int(core.list_namespaced_config_map("default").metadata.resource_version)
     finally:
         server.stop()
@@ -195,6 +205,10 @@ def test_state_survives_a_restart(tmp_path):
         )
         core = _core(again)
         assert core.read_namespaced_config_map("kept", "default").data == {"a": "1"}
+        dynamic = DynamicClient(core.api_client)
+        dynamic.resources.invalidate_cache()
+        widgets = dynamic.resources.get(api_version="example.com/v1", kind="Widget")
+        assert widgets.get(name="w", namespace="default").spec.size == 2
         made = core.create_namespaced_config_map("default", {"metadata": {"name": "new"}})
         assert int(made.metadata.resource_version) > before
     finally:
