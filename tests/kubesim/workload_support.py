@@ -59,6 +59,8 @@ class World:
                 **status,
                 "phase": "Running",
                 "startTime": stamp,
+                "podIP": _pod_ip(pod),
+                "podIPs": [{"ip": _pod_ip(pod)}],
                 "conditions": [
                     {"type": t, "status": "True", "lastTransitionTime": stamp}
                     for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
@@ -97,6 +99,11 @@ class World:
             if time.monotonic() > deadline:
                 raise AssertionError("condition not reached")
             time.sleep(0.05)
+
+
+def _pod_ip(pod: dict) -> str:
+    digest = int(pod["metadata"]["uid"].replace("-", "")[:8], 16)
+    return f"10.244.{digest % 250}.{(digest >> 8) % 250 + 2}"
 
 
 def ready(pod) -> bool:
