@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from apps.clusters.api import ClusterViewSet, NodeViewSet
 from apps.core.api.views import ApiTokenViewSet, AuditEventViewSet, OperationViewSet
 from apps.tenancy.api import (
     DepartmentAdminViewSet,
@@ -15,6 +16,8 @@ router.register("departments", DepartmentViewSet)
 router.register("projects", ProjectViewSet)
 router.register("memberships", MembershipViewSet)
 router.register("department-admins", DepartmentAdminViewSet)
+router.register("clusters", ClusterViewSet)
+router.register("nodes", NodeViewSet)
 router.register("operations", OperationViewSet)
 router.register("audit-events", AuditEventViewSet)
 router.register("tokens", ApiTokenViewSet)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from apps.core import audit, authz, operations
 from apps.kube import nodes as kube_nodes
 from apps.kube.errors import KubeError
+from apps.tenancy.models import dns_label
 from apps.tenancy.services import ensure_admin_project
 
 from . import providers
@@ -62,6 +63,10 @@ def create_cluster(
         raise ValidationError({"provider": exc.message}) from None
     zones = [z.strip() for z in zones if z and z.strip()]
     errors = {}
+    try:
+        dns_label(name)
+    except ValidationError as exc:
+        errors["name"] = exc.messages
     if control_plane_nodes not in (1, 3):
         errors["control_plane_nodes"] = _(
             "Choose 1 control-plane node, or 3 for high availability."
