@@ -3,7 +3,7 @@
 from kubernetes import client as k8s
 
 from apps.clusters import services
-from apps.clusters.models import Node
+from apps.clusters.models import Cluster, Node
 from apps.core.models import Operation
 
 
@@ -60,3 +60,29 @@ def test_create_scale_out_and_delete(org, run_tasks, kubesim):
     assert cluster.status == "deleted"
     assert not Node.objects.filter(cluster=cluster).exists()
     assert Operation.objects.filter(kind="cluster.create").count() == 1
+
+
+def test_demo_cluster_command_gives_the_demo_a_visible_cluster(org, kubesim, transactional_db):
+    from celery.contrib.testing.worker import start_worker
+    from django.core.management import call_command
+
+    from apps.namespaces.models import Namespace
+    from kcsportal.celery import app
+
+    app.conf.task_always_eager = False
+    with start_worker(app, perform_ping_check=False, loglevel="WARNING"):
+        call_command("demo_cluster", "--exit", "--timeout", "60")
+    cluster = Cluster.objects.get(name="demo")
+    assert cluster.status == "running"
+    assert cluster.nodes_total == 4
+    assert set(Node.objects.filter(cluster=cluster).values_list("zone", flat=True)) == {
+        "zone-a",
+        "zone-b",
+    }
+    assert set(
+        Namespace.objects.filter(cluster=cluster, project__isnull=False).values_list(
+            "name", flat=True
+        )
+    ) == {"web-shop", "data-lab"}
+    assert Cluster.objects.restrict(org.projadmin).filter(pk=cluster.pk).exists()
+    assert not Cluster.objects.restrict(org.member).exists()

@@ -213,4 +213,7 @@ def test_procfile_runs_the_demo_processes():
     lines = dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
-    assert {"web", "worker", "beat"} <= set(lines)
+    assert {"web", "worker", "beat", "kubesim", "cluster"} <= set(lines)
+    from django.core.management import get_commands
+
+    assert "demo_cluster" in get_commands()
