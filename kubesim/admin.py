@@ -32,6 +32,9 @@ def add_routes(app: web.Application) -> None:
     r.add_delete(f"{PREFIX}/clusters/{{name}}/nodes/{{node}}", _guard(delete_node))
     r.add_get(f"{PREFIX}/clusters/{{name}}/faults", _guard(get_faults))
     r.add_put(f"{PREFIX}/clusters/{{name}}/faults", _guard(put_faults))
+    from kubesim import runtime_admin  # part 2: clock, node readiness, load factors
+
+    runtime_admin.add_routes(app)
 
 
 def _guard(handler):
