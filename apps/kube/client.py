@@ -38,8 +38,12 @@ def parse_kubeconfig(text: str) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise InvalidKubeconfig(f"not valid YAML{where}") from exc
-    if not isinstance(data, dict) or not data.get("clusters") or not data.get("contexts"):
-        raise InvalidKubeconfig("it has no clusters or no contexts")
+    if not isinstance(data, dict) or not isinstance(data.get("clusters", []), list):
+        raise InvalidKubeconfig("it is not a kubeconfig (no clusters, users and contexts)")
+    if not data.get("clusters"):
+        raise InvalidKubeconfig("it has no clusters")
+    if not data.get("contexts"):
+        raise InvalidKubeconfig("it has no contexts")
     return data
 
 

@@ -46,17 +46,18 @@ def check(text: str, context: str = "") -> tuple[dict, str, str]:
             "context",
             _("Choose a context; the kubeconfig has: %(names)s.") % {"names": ", ".join(names)},
         )
-    ctx = next(c["context"] for c in data["contexts"] if c["name"] == context)
+    ctx = next(c.get("context") or {} for c in data["contexts"] if c.get("name") == context)
     server = next(
         (
-            c["cluster"].get("server", "")
+            (c.get("cluster") or {}).get("server", "")
             for c in data["clusters"]
-            if c["name"] == ctx.get("cluster")
+            if c.get("name") == ctx.get("cluster")
         ),
         "",
     )
     user = next(
-        (u.get("user") or {} for u in data.get("users") or [] if u["name"] == ctx.get("user")), {}
+        (u.get("user") or {} for u in data.get("users") or [] if u.get("name") == ctx.get("user")),
+        {},
     )
     expired = _expiry(user)
     if expired is not None and expired <= datetime.now(UTC):
