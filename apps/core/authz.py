@@ -85,6 +85,32 @@ def is_cloud_admin(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.is_staff)
 
 
+class NsPerm:
+    """Namespace-level permission (a codename of namespaces.Namespace's Meta.permissions)."""
+
+    WORK = "work_in_namespace"
+
+
+@dataclass(frozen=True)
+class InNamespace:
+    """An action allowed to whoever may work in the object's namespace.
+
+    That is the admins of the namespace's project (they always may), and the
+    project's members to whom the namespace was opened (a django-guardian
+    grant of ``NsPerm.WORK`` on the Namespace) while they remain members.
+    """
+
+    perm: str = NsPerm.WORK
+
+
+def namespace_ids(user, perm: str = NsPerm.WORK):
+    """A subquery of the ids of namespaces on which the user holds ``perm``."""
+    from django.apps import apps
+
+    grants = apps.get_model("namespaces", "NamespaceUserObjectPermission")
+    return grants.objects.filter(user=user, permission__codename=perm).values("content_object")
+
+
 def project_ids(user, perm: str):
     """A subquery of the ids of projects on which the user holds ``perm``."""
     from django.apps import apps
@@ -98,15 +124,18 @@ class Rule:
     """How one model's objects are authorized.
 
     ``project`` is the lookup from the model to its Project ("" for Project
-    itself). ``actions`` maps an action either to the project permission it
-    needs or to a function ``user -> Q`` for rules that are not per project;
+    itself), ``namespace`` the lookup to its Namespace ("" for Namespace
+    itself). ``actions`` maps an action to the project permission it needs,
+    to ``InNamespace()`` for namespace-level access, or to a function
+    ``user -> Q`` for rules that are neither;
     an action missing from it is for cloud admins only. ``widen`` may add to
     any action for a user, e.g. the objects they own: ``(user, action) -> Q``.
     """
 
     project: str | None
-    actions: dict[str, str | Callable[..., Q]]
+    actions: dict[str, str | InNamespace | Callable[..., Q]]
     widen: Callable[..., Q] | None = None
+    namespace: str | None = None
 
 
 @dataclass
@@ -123,10 +152,21 @@ class Registry:
 registry = Registry()
 
 
-def register(model, *, project: str | None = None, actions=None, widen=None):
+def register(model, *, project=None, namespace=None, actions=None, widen=None):
     """Declare how a model is authorized (called from the model's module)."""
-    registry.rules[model] = Rule(project=project, actions=dict(actions or {}), widen=widen)
+    registry.rules[model] = Rule(
+        project=project, namespace=namespace, actions=dict(actions or {}), widen=widen
+    )
     return model
+
+
+def _in_namespace(rule: Rule, user, perm: str) -> Q:
+    prefix = f"{rule.namespace}__" if rule.namespace else ""
+    admins = Q(**{f"{prefix}project__in": project_ids(user, Perm.MANAGE_NAMESPACES)})
+    opened = Q(**{f"{prefix}pk__in": namespace_ids(user, perm)}) & Q(
+        **{f"{prefix}project__in": project_ids(user, Perm.OPERATE)}
+    )
+    return admins | opened
 
 
 def _condition(model, user, action: str) -> Q | None:
@@ -134,13 +174,15 @@ def _condition(model, user, action: str) -> Q | None:
     rule = registry.rule_for(model)
     needed = rule.actions.get(action)
     condition = None
-    if callable(needed):
+    if isinstance(needed, InNamespace):
+        condition = _in_namespace(rule, user, needed.perm)
+    elif callable(needed):
         condition = needed(user)
     elif needed is not None:
         lookup = f"{rule.project}__in" if rule.project else "pk__in"
         condition = Q(**{lookup: project_ids(user, needed)})
-    if rule.widen is not None:
-        more = rule.widen(user, action)
+    more = rule.widen(user, action) if rule.widen is not None else None
+    if more is not None:
         condition = more if condition is None else condition | more
     return condition
 

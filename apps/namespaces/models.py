@@ -1,8 +1,10 @@
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
 
 from apps.core import authz
-from apps.core.authz import Perm, RestrictedQuerySet
+from apps.core.authz import InNamespace, NsPerm, Perm, RestrictedQuerySet
 
 # Namespaces Kubernetes itself uses; never handed to a tenant project.
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -28,6 +30,9 @@ class Namespace(models.Model):
     )
     phase = models.CharField(_("status"), max_length=16, blank=True)
     labels = models.JSONField(_("labels"), default=dict, blank=True)
+    # From the namespace's ResourceQuota (kept by sync): Kubernetes' own keys.
+    quota_hard = models.JSONField(_("quota"), default=dict, blank=True)
+    quota_used = models.JSONField(_("quota used"), default=dict, blank=True)
     resource_version = models.CharField(max_length=32, blank=True)
     created = models.DateTimeField(_("created in Kubernetes"), null=True, blank=True)
 
@@ -37,6 +42,7 @@ class Namespace(models.Model):
         ordering = ["cluster__name", "name"]
         verbose_name = _("namespace")
         verbose_name_plural = _("namespaces")
+        permissions = [(NsPerm.WORK, _("Can work in the namespace"))]
         constraints = [
             models.UniqueConstraint(fields=["cluster", "name"], name="namespaces_namespace_unique")
         ]
@@ -44,9 +50,38 @@ class Namespace(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("portal:namespace", args=[self.pk])
+
     @property
     def is_system(self) -> bool:
         return self.name in SYSTEM_NAMESPACES
 
+    @property
+    def is_terminating(self) -> bool:
+        return self.phase == "Terminating"
 
-authz.register(Namespace, project="project", actions={"view": Perm.VIEW_INFRASTRUCTURE})
+
+class NamespaceUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian grants on namespaces (members the namespace is opened to)."""
+
+    content_object = models.ForeignKey(Namespace, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("namespace permission")
+        verbose_name_plural = _("namespace permissions")
+
+
+authz.register(
+    Namespace,
+    namespace="",
+    actions={
+        # Admins of the project always; members the namespace was opened to.
+        "view": InNamespace(),
+        "work": InNamespace(),
+        "change": Perm.MANAGE_NAMESPACES,
+        "manage_members": Perm.MANAGE_NAMESPACES,
+        "delete": Perm.MANAGE_NAMESPACES,
+    },
+    project="project",
+)

@@ -184,6 +184,7 @@ authz.register(
         "change": Perm.CHANGE,
         "delete": Perm.DELETE,
         "manage_members": Perm.MANAGE_MEMBERS,
+        "manage_namespaces": Perm.MANAGE_NAMESPACES,
         "view_audit": Perm.VIEW_AUDIT,
     },
 )

@@ -1,0 +1,292 @@
+"""Namespaces: create with a quota, change the quota, open to members, delete, assign.
+
+Validate → authorize → act in Kubernetes → mirror the answer → audit.
+"""
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.clusters.models import Cluster
+from apps.core import audit, authz
+from apps.core.authz import NsPerm
+from apps.kube import namespaces as kube_ns
+from apps.kube import quantity
+from apps.kube.errors import KubeError
+from apps.tenancy.models import Membership, dns_label
+
+from .models import SYSTEM_NAMESPACES, Namespace, NamespaceUserObjectPermission
+from .sync import namespace_values
+
+# The quota a namespace may carry, in Kubernetes' own keys, in display order.
+QUOTA_KEYS = {
+    "requests.cpu": gettext_lazy("CPU requests"),
+    "limits.cpu": gettext_lazy("CPU limits"),
+    "requests.memory": gettext_lazy("Memory requests"),
+    "limits.memory": gettext_lazy("Memory limits"),
+    "requests.storage": gettext_lazy("Storage requested"),
+    "persistentvolumeclaims": gettext_lazy("Volume claims"),
+    "pods": gettext_lazy("Pods"),
+    "services": gettext_lazy("Services"),
+    "configmaps": gettext_lazy("ConfigMaps"),
+    "secrets": gettext_lazy("Secrets"),
+}
+COUNT_KEYS = {"persistentvolumeclaims", "pods", "services", "configmaps", "secrets"}
+PROJECT_LABEL = "kcs.io/project"
+
+# What a container gets when it asks for nothing (never more than the quota allows).
+DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
+DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi"}
+
+
+def clean_quota(quota: dict) -> dict[str, str]:
+    """Quota values checked and normalised; unknown keys and bad quantities refused."""
+    hard, errors = {}, []
+    for key, value in (quota or {}).items():
+        if value in (None, ""):
+            continue
+        if key not in QUOTA_KEYS:
+            errors.append(_("%(key)s is not a quota this portal sets.") % {"key": key})
+            continue
+        try:
+            number = quantity.parse(value)
+        except ValueError as exc:
+            errors.append(f"{key}: {exc}")
+            continue
+        if number < 0 or (key in COUNT_KEYS and number != number.to_integral_value()):
+            errors.append(_("%(key)s must be a whole, positive number.") % {"key": key})
+            continue
+        hard[key] = str(value).strip()
+    for kind in ("cpu", "memory"):
+        request, limit = hard.get(f"requests.{kind}"), hard.get(f"limits.{kind}")
+        if request and limit and quantity.parse(request) > quantity.parse(limit):
+            errors.append(
+                _("%(kind)s requests cannot exceed %(kind)s limits.") % {"kind": kind.upper()}
+            )
+    if errors:
+        raise ValidationError({"quota": errors})
+    return hard
+
+
+def container_defaults(hard: dict[str, str]) -> tuple[dict, dict]:
+    """Default requests and limits for containers that fit under the quota.
+
+    With a cpu/memory quota Kubernetes refuses pods that do not state their
+    requests and limits; the LimitRange supplies them.
+    """
+    request, limit = {}, {}
+    for kind in ("cpu", "memory"):
+        cap_request = hard.get(f"requests.{kind}")
+        cap_limit = hard.get(f"limits.{kind}")
+        request[kind] = _smaller(DEFAULT_REQUEST[kind], cap_request)
+        limit[kind] = _smaller(DEFAULT_LIMIT[kind], cap_limit)
+        if quantity.parse(limit[kind]) < quantity.parse(request[kind]):
+            limit[kind] = request[kind]
+    return request, limit
+
+
+def _smaller(default: str, cap: str | None) -> str:
+    return cap if cap and quantity.parse(cap) < quantity.parse(default) else default
+
+
+def _mirror(namespace: Namespace, kube) -> Namespace:
+    """Refresh the row from Kubernetes (namespace and its quota)."""
+    ns = kube_ns.read_namespace(kube, namespace.name)
+    quotas = kube_ns.list_quotas(kube)
+    for field, value in namespace_values(ns, quotas.get(namespace.name)).items():
+        setattr(namespace, field, value)
+    namespace.save()
+    return namespace
+
+
+def _kube_error(exc: KubeError, field: str | None = None):
+    return ValidationError({field: exc.message} if field else exc.message)
+
+
+# --- create, change, delete ---------------------------------------------------------
+
+
+def create_namespace(actor, *, cluster: Cluster, project, name: str, quota: dict) -> Namespace:
+    authz.require(actor, "manage_namespaces", project)
+    if not Cluster.objects.restrict(actor, "view").filter(pk=cluster.pk).exists():
+        raise Http404
+    errors = {}
+    try:
+        dns_label(name)
+    except ValidationError as exc:
+        errors["name"] = exc.messages
+    if name in SYSTEM_NAMESPACES or name.startswith("kube-"):
+        errors["name"] = _("This name is reserved for Kubernetes.")
+    elif Namespace.objects.filter(cluster=cluster, name=name).exists():
+        errors["name"] = _("The cluster already has a namespace with this name.")
+    if cluster.status not in (Cluster.Status.RUNNING, Cluster.Status.DEGRADED):
+        errors["cluster"] = _("The cluster is not running.")
+    try:
+        hard = clean_quota(quota)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    request, limit = container_defaults(hard)
+    kube = cluster.kube()
+    try:
+        created = kube_ns.create_namespace(
+            kube, name, {PROJECT_LABEL: project.name}, hard, request, limit
+        )
+    except KubeError as exc:
+        raise _kube_error(exc, "name" if exc.status == 409 else None) from exc
+    with transaction.atomic():
+        namespace = Namespace(cluster=cluster, project=project)
+        for field, value in namespace_values(created).items():
+            setattr(namespace, field, value)
+        namespace.quota_hard = hard
+        namespace.save()
+        audit.record(
+            actor,
+            "namespace.create",
+            namespace,
+            project=project,
+            cluster=cluster.name,
+            namespace=name,
+            detail={"quota": hard},
+        )
+    return namespace
+
+
+def update_quota(actor, namespace: Namespace, quota: dict) -> Namespace:
+    """Change the quota; refused, with what is in use, when it would fall below use."""
+    authz.require(actor, "change", namespace)
+    hard = clean_quota(quota)
+    kube = namespace.cluster.kube()
+    _current, used, version = kube_ns.read_quota(kube, namespace.name)
+    below = [
+        _("%(key)s: %(used)s is in use, more than %(new)s")
+        % {"key": key, "used": used[key], "new": value}
+        for key, value in hard.items()
+        if key in used and quantity.parse(used[key]) > quantity.parse(value)
+    ]
+    if below:
+        raise ValidationError(
+            {"quota": [_("The quota cannot be lower than what is in use."), *below]}
+        )
+    try:
+        kube_ns.set_quota(kube, namespace.name, hard, version)
+    except KubeError as exc:
+        raise _kube_error(exc) from exc
+    with transaction.atomic():
+        _mirror(namespace, kube)
+        audit.record(
+            actor,
+            "namespace.quota",
+            namespace,
+            project=namespace.project,
+            cluster=namespace.cluster.name,
+            namespace=namespace.name,
+            detail={"quota": hard},
+        )
+    return namespace
+
+
+def delete_namespace(actor, namespace: Namespace) -> Namespace:
+    """Ask Kubernetes to delete it; the row shows Terminating until sync sees it gone."""
+    authz.require(actor, "delete", namespace)
+    if namespace.is_system:
+        raise ValidationError(_("Kubernetes' own namespaces cannot be deleted."))
+    kube = namespace.cluster.kube()
+    try:
+        answer = kube_ns.delete_namespace(kube, namespace.name)
+    except KubeError as exc:
+        raise _kube_error(exc) from exc
+    with transaction.atomic():
+        audit.record(
+            actor,
+            "namespace.delete",
+            namespace,
+            project=namespace.project,
+            cluster=namespace.cluster.name,
+            namespace=namespace.name,
+        )
+        if answer is None:
+            namespace.delete()
+        else:
+            Namespace.objects.filter(pk=namespace.pk).update(phase="Terminating")
+            namespace.phase = "Terminating"
+    return namespace
+
+
+# --- members ----------------------------------------------------------------------
+
+
+def members(namespace: Namespace) -> list:
+    """Project members the namespace is opened to (admins always may work in it)."""
+    return [
+        grant.user
+        for grant in NamespaceUserObjectPermission.objects.filter(
+            content_object=namespace, permission__codename=NsPerm.WORK
+        ).select_related("user")
+    ]
+
+
+@transaction.atomic
+def set_members(actor, namespace: Namespace, users) -> list:
+    """Open the namespace to exactly these project members (object permissions)."""
+    authz.require(actor, "manage_members", namespace)
+    users = list(users)
+    in_project = set(
+        Membership.objects.filter(project=namespace.project, user__in=users).values_list(
+            "user_id", flat=True
+        )
+    )
+    outside = [u.get_username() for u in users if u.pk not in in_project]
+    if outside:
+        raise ValidationError(
+            _("Not members of the project: %(names)s.") % {"names": ", ".join(outside)}
+        )
+    permission = Permission.objects.get(content_type__app_label="namespaces", codename=NsPerm.WORK)
+    grants = NamespaceUserObjectPermission.objects.filter(
+        content_object=namespace, permission=permission
+    )
+    grants.exclude(user__in=users).delete()
+    have = set(grants.values_list("user_id", flat=True))
+    NamespaceUserObjectPermission.objects.bulk_create(
+        NamespaceUserObjectPermission(content_object=namespace, user=u, permission=permission)
+        for u in users
+        if u.pk not in have
+    )
+    audit.record(
+        actor,
+        "namespace.members",
+        namespace,
+        project=namespace.project,
+        cluster=namespace.cluster.name,
+        namespace=namespace.name,
+        detail={"members": sorted(u.get_username() for u in users)},
+    )
+    return users
+
+
+# --- unassigned namespaces ----------------------------------------------------------
+
+
+@transaction.atomic
+def assign(actor, namespace: Namespace, project) -> Namespace:
+    """Give a namespace created outside the portal to a project (cloud admins)."""
+    authz.require_cloud_admin(actor)
+    if namespace.is_system:
+        raise ValidationError(_("Kubernetes' own namespaces cannot be given to a project."))
+    if namespace.project_id is not None:
+        raise ValidationError(_("This namespace already belongs to a project."))
+    namespace.project = project
+    namespace.save(update_fields=["project"])
+    audit.record(
+        actor,
+        "namespace.assign",
+        namespace,
+        project=project,
+        cluster=namespace.cluster.name,
+        namespace=namespace.name,
+    )
+    return namespace
