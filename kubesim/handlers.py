@@ -78,6 +78,9 @@ async def handle(request: web.Request, cluster: Cluster, tail: str) -> web.Strea
                 raise errors.resource_not_found()
             return json_response(doc)
         group, version, rest = segments[1], segments[2], segments[3:]
+        runtime = _optional("runtime_http")
+        if group == "metrics.k8s.io" and rest and runtime is not None:
+            return await runtime.metrics(request, cluster, version, rest)
     else:
         raise errors.resource_not_found()
     if not rest:
@@ -499,6 +502,9 @@ async def _subresource(request: web.Request, cluster: Cluster, t: Target) -> web
 async def _pod_subresource(request: web.Request, cluster: Cluster, t: Target) -> web.StreamResponse:
     ns, name, sub = t.namespace or "", t.name or "", t.subresource
     pod = cluster.get_object(t.rt, ns, name)
+    runtime = _optional("runtime_http")  # part 2: logs, exec, eviction of running pods
+    if runtime is not None and sub in runtime.POD_SUBRESOURCES:
+        return await runtime.pod_subresource(request, cluster, pod, sub)
     if sub == "log":
         text = cluster.pod_log(pod, dict(request.query))
         if asyncio.iscoroutine(text):

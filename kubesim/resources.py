@@ -335,6 +335,20 @@ def _builtin_types() -> list[ResourceType]:
         R("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
         # storage.k8s.io/v1
         R("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
+        # policy/v1
+        R(
+            "policy",
+            "v1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets",
+            True,
+            ("pdb",),
+            subresources=(_status("PodDisruptionBudget"),),
+            tracks_generation=True,
+        ),
+        # metrics.k8s.io/v1beta1: computed from the simulated usage (kubesim.runtime_http)
+        R("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", False, verbs=("get", "list")),
+        R("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", True, verbs=("get", "list")),
         # autoscaling/v2
         R(
             "autoscaling",
@@ -404,9 +418,11 @@ _GROUP_ORDER = [
     "networking.k8s.io",
     "rbac.authorization.k8s.io",
     "storage.k8s.io",
+    "policy",
     "apiextensions.k8s.io",
     "authentication.k8s.io",
     "authorization.k8s.io",
+    "metrics.k8s.io",
 ]
 
 
