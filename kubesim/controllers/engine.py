@@ -47,6 +47,7 @@ MODULES = (
     "scheduling",
     "kubelet",
     "services",
+    "disruption",
 )
 MAX_ROUNDS = 50  # rounds per quiesce: a controller that never settles cannot hang the loop
 MAX_STEPS = 100_000  # timer steps per advance()
