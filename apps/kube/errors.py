@@ -42,6 +42,13 @@ class KubeError(Exception):
     def conflict(self) -> bool:
         return self.status == 409 and self.reason == "Conflict"
 
+    def field_errors(self) -> dict[str, list[str]]:
+        """A 422's causes by field (e.g. {"data.key": ["Invalid value ..."]})."""
+        errors: dict[str, list[str]] = {}
+        for cause in self.causes:
+            errors.setdefault(cause.get("field", ""), []).append(cause.get("message", ""))
+        return errors
+
 
 class Unreachable(KubeError):
     pass
