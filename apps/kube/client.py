@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from functools import cached_property
 
+import urllib3
 import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -47,9 +48,26 @@ def parse_kubeconfig(text: str) -> dict:
     return data
 
 
+# Kube.call is the one retry policy. urllib3's own default (3 retries, sleeping whatever
+# a 503/429's Retry-After says, uncapped) would multiply it and make "retries=1" a lie.
+NO_URLLIB3_RETRIES = urllib3.Retry(
+    total=None,
+    connect=0,
+    read=0,
+    status=0,
+    other=0,
+    redirect=5,
+    respect_retry_after_header=False,
+)
+
+
 def new_api_client(kubeconfig: dict, context: str | None = None) -> k8s.ApiClient:
+    configuration = type.__call__(k8s.Configuration)  # not a copy of the global default
+    configuration.retries = NO_URLLIB3_RETRIES
     try:
-        return k8s_config.new_client_from_config_dict(kubeconfig, context=context)
+        return k8s_config.new_client_from_config_dict(
+            kubeconfig, context=context, client_configuration=configuration
+        )
     except Exception as exc:
         raise translate(exc) from exc
 
