@@ -25,6 +25,14 @@ class ConfirmDeleteForm(forms.Form):
         return value
 
 
+class YamlForm(forms.Form):
+    yaml = forms.CharField(
+        label=_("YAML"),
+        widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false", "class": "code"}),
+        strip=False,
+    )
+
+
 class ApiTokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What the token is for."))
     expires_in_days = forms.IntegerField(

@@ -139,6 +139,38 @@ class ObjectFormView(ServiceFormView):
         return context
 
 
+class ObjectYamlView(ObjectFormView):
+    """An object's live YAML; those who may change it can edit and apply it.
+
+    Subclasses set ``read`` (actor, obj) -> YAML text and ``write`` (actor, obj,
+    text) -> obj, both service functions. Kubernetes' refusals (a stale
+    resourceVersion, 422 field causes) appear next to the YAML, which is kept.
+    """
+
+    template_name = "core/object_yaml.html"
+    read = None
+    write = None
+
+    def get_form_class(self):
+        from .forms import YamlForm
+
+        return YamlForm
+
+    def get_initial(self):
+        return {"yaml": type(self).read(self.request.user, self.object)}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_edit"] = self.write is not None and authz.can(
+            self.request.user, self.action, self.object
+        )
+        context["title"] = self.title or _("YAML")
+        return context
+
+    def perform(self, form):
+        return type(self).write(self.request.user, self.object, form.cleaned_data["yaml"])
+
+
 class ObjectDeleteView(ObjectFormView):
     """Deletion behind a confirmation (type the name for destructive ones)."""
 
