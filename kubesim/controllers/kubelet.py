@@ -41,6 +41,7 @@ NODE_KEY = ("", "nodes")
 
 SANDBOX_SECONDS = 1.0  # bound -> sandbox and IP
 PULL_SECONDS = 2.0  # pulling an image
+ERR_IMAGE_PULL_SECONDS = 2.0  # ErrImagePull shows this long before ImagePullBackOff
 CRASH_AFTER = 5.0  # a crashing container runs this long
 INIT_SECONDS = 2.0  # an init container's run time
 DEFAULT_DURATION = 10.0  # run-to-completion containers
@@ -389,7 +390,7 @@ class _Step:
                 if self.after(since, delay):
                     self._pull(container, cs)
             elif reason == "ErrImagePull":
-                if self.after(since, 1):
+                if self.after(since, ERR_IMAGE_PULL_SECONDS):
                     self._image_backoff(container, cs)
             elif reason == "ImagePullBackOff":
                 failures = self.runtime.pull_failures.get(name, 1)
@@ -410,18 +411,8 @@ class _Step:
         name, image = container.get("name", ""), container.get("image", "")
         present = (self.node_name, full_image(image)) in self.kubelet.pulled
         policy = container.get("imagePullPolicy") or "IfNotPresent"
-        if pull_fails(self.pod, container):
-            self.event("Normal", "Pulling", f'Pulling image "{image}"', name)
-            self.event(
-                "Warning", "Failed", f'Failed to pull image "{image}": {pull_error(image)}', name
-            )
-            self.event("Warning", "Failed", "Error: ErrImagePull", name)
-            self.runtime.pull_failures[name] = self.runtime.pull_failures.get(name, 0) + 1
-            cs["state"] = {"waiting": {"reason": "ErrImagePull", "message": pull_error(image)}}
-            self.runtime.since[name] = self.now
-            self.wake(self.now + timedelta(seconds=1))
-            return
-        if (present and policy != "Always") or policy == "Never":
+        failing = pull_fails(self.pod, container)
+        if not failing and ((present and policy != "Always") or policy == "Never"):
             self.event(
                 "Normal", "Pulled", f'Container image "{image}" already present on machine', name
             )
@@ -436,6 +427,10 @@ class _Step:
             return
         if not self.after(pulling_since, PULL_SECONDS):
             return
+        self.runtime.since.pop(f"{name}/pull", None)
+        if failing:
+            self._pull_failed(container, cs)
+            return
         took = (self.now - min(since, pulling_since)).total_seconds()
         size = 20_000_000 + int(_digest("size", full_image(image))[:6], 16) * 4
         self.event(
@@ -448,6 +443,16 @@ class _Step:
         self.kubelet.pulled.add((self.node_name, full_image(image)))
         self.runtime.since.pop(f"{name}/pull", None)
         self._start(container, cs)
+
+    def _pull_failed(self, container: dict, cs: dict) -> None:
+        name, image = container.get("name", ""), container.get("image", "")
+        failed = f'Failed to pull image "{image}": {pull_error(image)}'
+        self.event("Warning", "Failed", failed, name)
+        self.event("Warning", "Failed", "Error: ErrImagePull", name)
+        self.runtime.pull_failures[name] = self.runtime.pull_failures.get(name, 0) + 1
+        cs["state"] = {"waiting": {"reason": "ErrImagePull", "message": pull_error(image)}}
+        self.runtime.since[name] = self.now
+        self.wake(self.now + timedelta(seconds=ERR_IMAGE_PULL_SECONDS))
 
     def _image_backoff(self, container: dict, cs: dict) -> None:
         name, image = container.get("name", ""), container.get("image", "")
@@ -503,7 +508,7 @@ class _Step:
         fail = self.annotations.get(FAIL)
         if init:
             if self.after(started, INIT_SECONDS):
-                self._terminate(container, cs, 1 if fail == "init" else 0)
+                self._terminate(container, cs, 1 if fail == "init" else 0, init=True)
             return
         if fail == "crash":
             if self.after(started, CRASH_AFTER):
@@ -542,7 +547,9 @@ class _Step:
             if self.after(started, delay):
                 cs["ready"] = True
 
-    def _terminate(self, container: dict, cs: dict, code: int, restart: bool = False) -> None:
+    def _terminate(
+        self, container: dict, cs: dict, code: int, restart: bool = False, init: bool = False
+    ) -> None:
         name = container.get("name", "")
         running = cs["state"].get("running") or {}
         terminated = {
@@ -554,13 +561,17 @@ class _Step:
         }
         cs["ready"] = False
         cs["started"] = False
-        restarts = (
-            restart
-            or self.restart_policy == "Always"
-            or (self.restart_policy == "OnFailure" and code != 0)
-        )
+        if init:  # init containers run again only after a failure
+            restarts = code != 0 and self.restart_policy != "Never"
+        else:
+            restarts = (
+                restart
+                or self.restart_policy == "Always"
+                or (self.restart_policy == "OnFailure" and code != 0)
+            )
         if not restarts:
             cs["state"] = {"terminated": terminated}
+            self.wake(self.now)  # the next init container, or the app containers, go on
             return
         cs["restartCount"] = cs.get("restartCount", 0) + 1
         cs["lastState"] = {"terminated": terminated}
