@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from apps.clusters.urls import urlpatterns as clusters_urls
 from apps.core import views as core_views
 from apps.core.api.docs import SwaggerView
 from apps.core.urls import urlpatterns as core_urls
@@ -10,7 +11,7 @@ from apps.tenancy.urls import urlpatterns as tenancy_urls
 
 from .api import router
 
-portal = [*core_urls, *tenancy_urls]
+portal = [*core_urls, *tenancy_urls, *clusters_urls]
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),

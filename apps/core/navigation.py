@@ -34,6 +34,13 @@ MENU: list[Group] = [
         ),
     ),
     Group(
+        _("Infrastructure"),
+        (
+            Item(_("Clusters"), "portal:cluster_list", needs=Perm.VIEW_INFRASTRUCTURE),
+            Item(_("Nodes"), "portal:node_list", needs=Perm.VIEW_INFRASTRUCTURE),
+        ),
+    ),
+    Group(
         _("Operations"),
         (
             Item(_("Operations"), "portal:operation_list"),

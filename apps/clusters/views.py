@@ -1,0 +1,321 @@
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from apps.core import authz
+from apps.core.models import Operation
+from apps.core.tables import OperationTable
+from apps.core.views import (
+    ObjectDeleteView,
+    ObjectDetailView,
+    ObjectFormView,
+    ObjectListView,
+    PortalView,
+    ServiceFormView,
+)
+
+from . import filters, forms, providers, services, tables
+from .models import Cluster, Node
+
+# --- clusters ----------------------------------------------------------------------
+
+
+class ClusterListView(ObjectListView):
+    queryset = Cluster.objects.all()
+    table = tables.ClusterTable
+    filterset_class = filters.ClusterFilterSet
+    add_url_name = "portal:cluster_add"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.request.GET.get("status") != Cluster.Status.DELETED:
+            queryset = queryset.exclude(status=Cluster.Status.DELETED)
+        return queryset
+
+    def can_add(self):
+        return authz.is_cloud_admin(self.request.user)
+
+
+def recent_operations(user, cluster, limit=10):
+    """Operations on the cluster or on any of its nodes, in one query."""
+    node_ids = Node.objects.filter(cluster=cluster).annotate(
+        key=Cast("pk", output_field=CharField())
+    )
+    on_cluster = Q(target_type=ContentType.objects.get_for_model(Cluster), target_id=cluster.pk)
+    on_nodes = Q(
+        target_type=ContentType.objects.get_for_model(Node),
+        target_id__in=node_ids.values("key"),
+    )
+    return (
+        Operation.objects.restrict(user, "view")
+        .filter(on_cluster | on_nodes)
+        .select_related("actor", "project")[:limit]
+    )
+
+
+RESOURCES = (("cpu", _("CPU cores")), ("memory", _("Memory")), ("pods", _("Pods")))
+
+
+def capacity(nodes) -> list[tuple[str, dict]]:
+    """Totals over the nodes: capacity, allocatable and usage of CPU, memory and pods."""
+    rows = []
+    for name, label in RESOURCES:
+        totals = {}
+        for part in ("capacity", "allocatable", "usage"):
+            values = [tables.quantity(getattr(node, part).get(name)) for node in nodes]
+            known = [v for v in values if v is not None]
+            totals[part] = tables.FORMATS[name](sum(known)) if known else ""
+        rows.append((label, totals))
+    return rows
+
+
+class ClusterView(ObjectDetailView):
+    model = Cluster
+    queryset = Cluster.objects.select_related("project", "created_by")
+    template_name = "clusters/cluster_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user, cluster = self.request.user, self.object
+        nodes = list(cluster.nodes.all())
+        operations = list(recent_operations(user, cluster))
+        provider = providers.PROVIDERS.get(cluster.provider)
+        context.update(
+            provider=provider,
+            nodes=tables.ClusterNodeTable(nodes),
+            capacity=capacity(nodes),
+            operations=OperationTable(operations),
+            active=next((op for op in operations if not op.is_finished), None),
+            can_scale_out=bool(provider and provider.capabilities.scale_out)
+            and cluster.status in (Cluster.Status.RUNNING, Cluster.Status.DEGRADED)
+            and authz.can(user, "scale_out", cluster),
+            can_retry=cluster.status == Cluster.Status.ERROR and authz.can(user, "retry", cluster),
+            can_delete=cluster.status != Cluster.Status.DELETED
+            and authz.can(user, "delete", cluster),
+            can_download=bool(cluster.kubeconfig)
+            and authz.can(user, "download_kubeconfig", cluster),
+        )
+        return context
+
+
+class ClusterProviderChoiceView(PortalView, TemplateView):
+    """Step one of the wizard: which provider creates (or imports) the cluster."""
+
+    template_name = "clusters/cluster_provider.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["providers"] = [p for p in providers.PROVIDERS.values() if p.capabilities.create]
+        return context
+
+
+class ClusterCreateView(ServiceFormView):
+    form_class = forms.ClusterForm
+    template_name = "clusters/cluster_form.html"
+    title = _("New cluster")
+
+    def dispatch(self, request, *args, provider, **kwargs):
+        self.provider = providers.PROVIDERS.get(provider)
+        if self.provider is None or not self.provider.capabilities.create:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "provider": self.provider.name}
+
+    def get_initial(self):
+        return {"version": self.provider.versions[0] if self.provider.versions else ""}
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "provider": self.provider}
+
+    def get_cancel_url(self):
+        return reverse("portal:cluster_list")
+
+    def perform(self, form):
+        _cluster, operation = services.create_cluster(self.request.user, **form.service_arguments())
+        return operation
+
+
+class KubeconfigContextsView(PortalView, View):
+    """HTMX: the wizard's context field, filled from the kubeconfig pasted so far."""
+
+    def post(self, request):
+        form = forms.ClusterForm(request.POST, provider="kubeconfig")
+        upload = request.FILES.get("kubeconfig_file")
+        if upload:
+            form.set_contexts(forms.read_upload(upload) or "")
+        return render(request, "clusters/partials/context_field.html", {"field": form["context"]})
+
+
+class ClusterScaleOutView(ObjectFormView):
+    model = Cluster
+    form_class = forms.ScaleOutForm
+    title = _("Scale out")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "cluster": self.object}
+
+    def perform(self, form):
+        return services.scale_out(self.request.user, self.object, **form.service_arguments())
+
+
+class ObjectActionView(ObjectFormView):
+    """A button (POST) that calls a service; on GET, a page that asks to confirm."""
+
+    form_class = django_forms.Form
+    template_name = "clusters/object_action.html"
+    button = ""
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "button": self.button}
+
+
+class ClusterRetryView(ObjectActionView):
+    model = Cluster
+    title = button = _("Retry creation")
+
+    def perform(self, form):
+        return services.retry_cluster(self.request.user, self.object)
+
+
+class ClusterDeleteView(ObjectDeleteView):
+    model = Cluster
+    confirm_by_name = True
+
+    def delete(self, obj):
+        self.operation = services.delete_cluster(self.request.user, obj)
+
+    def get_success_url(self):
+        operation = getattr(self, "operation", None)
+        return operation.get_absolute_url() if operation else reverse("portal:cluster_list")
+
+
+class KubeconfigDownloadView(PortalView, View):
+    def get(self, request, pk):
+        cluster = get_object_or_404(Cluster.objects.restrict(request.user, "view"), pk=pk)
+        try:
+            text = services.download_kubeconfig(request.user, cluster)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(cluster.get_absolute_url())
+        response = HttpResponse(text, content_type="application/yaml")
+        response["Content-Disposition"] = f'attachment; filename="{cluster.name}.kubeconfig"'
+        return response
+
+
+# --- nodes -------------------------------------------------------------------------
+
+
+class NodeListView(ObjectListView):
+    queryset = Node.objects.select_related("cluster")
+    table = tables.NodeTable
+    filterset_class = filters.NodeFilterSet
+
+
+def _user_rows(items, key=lambda item: item):
+    return [item for item in items if not services.is_protected(key(item))]
+
+
+class NodeView(ObjectDetailView):
+    model = Node
+    queryset = Node.objects.select_related("cluster")
+    template_name = "clusters/node_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user, node = self.request.user, self.object
+        can_change = authz.can(user, "label", node)
+        context.update(
+            resources=[(label, tables.resource(node, name)) for name, label in RESOURCES],
+            protected_labels=sorted(
+                (k, v) for k, v in node.labels.items() if services.is_protected(k)
+            ),
+            user_labels=_user_rows(sorted(node.labels.items()), key=lambda item: item[0]),
+            protected_taints=[t for t in node.taints if services.is_protected(t["key"])],
+            user_taints=_user_rows(node.taints, key=lambda taint: taint["key"]),
+            can_change=can_change,
+            can_drain=authz.can(user, "drain", node),
+            labels_form=NodeLabelsView.initial_form(node) if can_change else None,
+            taints_form=NodeTaintsView.initial_form(node) if can_change else None,
+        )
+        return context
+
+
+class NodeRowsView(ObjectFormView):
+    """Edit a node's user labels or taints as rows; protected ones stay read-only."""
+
+    model = Node
+    template_name = "clusters/node_rows_form.html"
+
+    @classmethod
+    def rows(cls, node) -> list[dict]:
+        raise NotImplementedError
+
+    @classmethod
+    def initial_form(cls, node):
+        return cls.form_class(rows=cls.rows(node))
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "rows": self.rows(self.object)}
+
+
+class NodeLabelsView(NodeRowsView):
+    form_class = forms.LabelsForm
+    title = _("Labels")
+
+    @classmethod
+    def rows(cls, node):
+        labels = _user_rows(sorted(node.labels.items()), key=lambda item: item[0])
+        return [{"key": k, "value": v} for k, v in labels]
+
+    def perform(self, form):
+        return services.set_labels(self.request.user, self.object, form.labels())
+
+
+class NodeTaintsView(NodeRowsView):
+    form_class = forms.TaintsForm
+    title = _("Taints")
+
+    @classmethod
+    def rows(cls, node):
+        return [
+            {"key": t["key"], "value": t.get("value", ""), "effect": t.get("effect", "")}
+            for t in _user_rows(node.taints, key=lambda taint: taint["key"])
+        ]
+
+    def perform(self, form):
+        return services.set_taints(self.request.user, self.object, form.taints())
+
+
+class NodeCordonView(ObjectActionView):
+    model = Node
+    title = button = _("Cordon")
+
+    def perform(self, form):
+        return services.cordon(self.request.user, self.object)
+
+
+class NodeUncordonView(ObjectActionView):
+    model = Node
+    title = button = _("Uncordon")
+
+    def perform(self, form):
+        return services.uncordon(self.request.user, self.object)
+
+
+class NodeDrainView(ObjectActionView):
+    model = Node
+    title = button = _("Drain")
+
+    def perform(self, form):
+        return services.drain(self.request.user, self.object)
