@@ -102,6 +102,18 @@ def _mirror(namespace: Namespace, kube) -> Namespace:
     return namespace
 
 
+def _audit(actor, action: str, namespace: Namespace, project=None, **kwargs):
+    return audit.record(
+        actor,
+        action,
+        namespace,
+        project=project or namespace.project,
+        cluster=namespace.cluster.name,
+        namespace=namespace.name,
+        **kwargs,
+    )
+
+
 def _kube_error(exc: KubeError, field: str | None = None):
     return ValidationError({field: exc.message} if field else exc.message)
 
@@ -144,13 +156,11 @@ def create_namespace(actor, *, cluster: Cluster, project, name: str, quota: dict
             setattr(namespace, field, value)
         namespace.quota_hard = hard
         namespace.save()
-        audit.record(
+        _audit(
             actor,
             "namespace.create",
             namespace,
             project=project,
-            cluster=cluster.name,
-            namespace=name,
             detail={"quota": hard},
         )
     return namespace
@@ -178,13 +188,10 @@ def update_quota(actor, namespace: Namespace, quota: dict) -> Namespace:
         raise _kube_error(exc) from exc
     with transaction.atomic():
         _mirror(namespace, kube)
-        audit.record(
+        _audit(
             actor,
             "namespace.quota",
             namespace,
-            project=namespace.project,
-            cluster=namespace.cluster.name,
-            namespace=namespace.name,
             detail={"quota": hard},
         )
     return namespace
@@ -201,13 +208,10 @@ def delete_namespace(actor, namespace: Namespace) -> Namespace:
     except KubeError as exc:
         raise _kube_error(exc) from exc
     with transaction.atomic():
-        audit.record(
+        _audit(
             actor,
             "namespace.delete",
             namespace,
-            project=namespace.project,
-            cluster=namespace.cluster.name,
-            namespace=namespace.name,
         )
         if answer is None:
             namespace.delete()
@@ -256,13 +260,10 @@ def set_members(actor, namespace: Namespace, users) -> list:
         for u in users
         if u.pk not in have
     )
-    audit.record(
+    _audit(
         actor,
         "namespace.members",
         namespace,
-        project=namespace.project,
-        cluster=namespace.cluster.name,
-        namespace=namespace.name,
         detail={"members": sorted(u.get_username() for u in users)},
     )
     return users
@@ -281,12 +282,10 @@ def assign(actor, namespace: Namespace, project) -> Namespace:
         raise ValidationError(_("This namespace already belongs to a project."))
     namespace.project = project
     namespace.save(update_fields=["project"])
-    audit.record(
+    _audit(
         actor,
         "namespace.assign",
         namespace,
         project=project,
-        cluster=namespace.cluster.name,
-        namespace=namespace.name,
     )
     return namespace
