@@ -2,6 +2,7 @@
 
 from django.db.models import Count, Q
 
+from apps.kube.metrics import node_usage
 from apps.kube.nodes import ZONE_LABEL, is_control_plane, is_ready
 from apps.kube.sync import Mirror, register
 
@@ -13,7 +14,12 @@ def _address(node, kind="InternalIP") -> str:
     return next((a.address for a in addresses if a.type == kind), "")
 
 
-def node_values(node) -> dict:
+def _fetch(kube):
+    usage = node_usage(kube)
+    return [(node, usage.get(node.metadata.name, {})) for node in kube.list_nodes()]
+
+
+def node_values(node, usage=None) -> dict:
     labels = node.metadata.labels or {}
     info = node.status.node_info if node.status else None
     return {
@@ -37,6 +43,8 @@ def node_values(node) -> dict:
         else [],
         "capacity": dict(node.status.capacity or {}) if node.status else {},
         "allocatable": dict(node.status.allocatable or {}) if node.status else {},
+        # Usage comes with a sync; a single node read leaves the last known usage.
+        **({"usage": usage} if usage is not None else {}),
         "resource_version": node.metadata.resource_version or "",
         "created": node.metadata.creation_timestamp,
     }
@@ -56,10 +64,10 @@ register(
     Mirror(
         kind="Node",
         model=Node,
-        fetch=lambda kube: kube.list_nodes(),
+        fetch=_fetch,
         key_fields=("name",),
-        key=lambda node: (node.metadata.name,),
-        values=node_values,
+        key=lambda item: (item[0].metadata.name,),
+        values=lambda item: node_values(*item),
         after=_count_nodes,
         order=10,
     )
