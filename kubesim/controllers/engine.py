@@ -41,6 +41,8 @@ log = logging.getLogger("kubesim.engine")
 MODULES = (
     "nodes",
     "workloads",
+    "statefulsets",
+    "daemonsets",
     "jobs",
     "autoscaling",
     "storage",
