@@ -67,7 +67,10 @@ def controller_classes() -> list[type[Controller]]:
             if exc.name != f"kubesim.controllers.{name}":
                 raise
             continue
-        classes.extend(getattr(module, "CONTROLLERS", []))
+        for cls in getattr(module, "CONTROLLERS", []):
+            # a controller listed by two modules (or two with one name) runs once
+            if all(cls is not c and cls.name != c.name for c in classes):
+                classes.append(cls)
     return classes
 
 
