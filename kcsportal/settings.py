@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.kube",
     "apps.clusters",
     "apps.namespaces",
+    "apps.configs",
     "apps.storage",
 ]
 
