@@ -103,7 +103,7 @@ def _link_namespaces(cluster, result) -> None:
     )
 
 
-register(
+STORAGE_CLASSES = register(
     Mirror(
         kind="StorageClass",
         model=StorageClass,
