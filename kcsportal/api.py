@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.clusters.api import ClusterViewSet, NodeViewSet
 from apps.core.api.views import ApiTokenViewSet, AuditEventViewSet, OperationViewSet
+from apps.namespaces.api import NamespaceViewSet
 from apps.tenancy.api import (
     DepartmentAdminViewSet,
     DepartmentViewSet,
@@ -18,6 +19,7 @@ router.register("memberships", MembershipViewSet)
 router.register("department-admins", DepartmentAdminViewSet)
 router.register("clusters", ClusterViewSet)
 router.register("nodes", NodeViewSet)
+router.register("namespaces", NamespaceViewSet)
 router.register("operations", OperationViewSet)
 router.register("audit-events", AuditEventViewSet)
 router.register("tokens", ApiTokenViewSet)

@@ -31,6 +31,8 @@ MENU: list[Group] = [
             Item(_("Departments"), "portal:department_list"),
             Item(_("Projects"), "portal:project_list"),
             Item(_("Members"), "portal:membership_list"),
+            Item(_("Namespaces"), "portal:namespace_list"),
+            Item(_("Unassigned namespaces"), "portal:namespace_unassigned", cloud_admin_only=True),
         ),
     ),
     Group(

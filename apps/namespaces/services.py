@@ -12,9 +12,10 @@ from django.utils.translation import gettext_lazy
 
 from apps.clusters.models import Cluster
 from apps.core import audit, authz
+from apps.core import yaml as kyaml
 from apps.core.authz import NsPerm
 from apps.kube import namespaces as kube_ns
-from apps.kube import quantity
+from apps.kube import objects, quantity
 from apps.kube.errors import KubeError
 from apps.tenancy.models import Membership, dns_label
 
@@ -289,3 +290,16 @@ def assign(actor, namespace: Namespace, project) -> Namespace:
         project=project,
     )
     return namespace
+
+
+# --- YAML ---------------------------------------------------------------------------
+
+
+def namespace_yaml(actor, namespace: Namespace) -> str:
+    """The live Namespace from Kubernetes as YAML, without what the server manages."""
+    authz.require(actor, "view", namespace)
+    try:
+        live = objects.read(namespace.cluster.kube(), "v1", "Namespace", namespace.name)
+    except KubeError as exc:
+        raise _kube_error(exc) from exc
+    return kyaml.dump(kyaml.for_export(live))
