@@ -258,3 +258,70 @@ def requeue(ctx, seconds: float) -> None:
 
 
 __all__ = ["condition", "controller_of"]
+
+
+# -- controller revisions (DaemonSet, StatefulSet) -------------------------------------------
+
+
+def template_patch(owner: dict) -> dict:
+    """The ControllerRevision data of a DaemonSet or StatefulSet: its template, replaced."""
+    template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+    template["$patch"] = "replace"
+    return {"spec": {"template": template}}
+
+
+def sync_revisions(cluster, owner: dict, labels: dict | None = None) -> tuple[dict, list[dict]]:
+    """The owner's current ControllerRevision (created, or renumbered when an old one comes
+    back) and all its revisions; the hash is the `controller-revision-hash` label value."""
+    data = template_patch(owner)
+    revisions = sorted(
+        owned(cluster, "apps/v1", "ControllerRevision", owner), key=lambda r: r.get("revision", 0)
+    )
+    latest = max((r.get("revision", 0) for r in revisions), default=0)
+    for rev in revisions:
+        if rev.get("data") == data:
+            if rev.get("revision", 0) != latest:
+                updated = {**rev, "revision": latest + 1}
+                stored = ignore_gone(cluster.update, updated, "kube-controller-manager")
+                if stored is not None:
+                    revisions = [stored if r is rev else r for r in revisions]
+                    return stored, revisions
+            return rev, revisions
+    collisions = int((owner.get("status") or {}).get("collisionCount") or 0)
+    digest = compute_hash(data, collisions)
+    name = owner["metadata"]["name"]
+    revision_labels = dict(labels or {})
+    revision_labels["controller-revision-hash"] = digest
+    meta = {
+        "name": f"{name}-{digest}",
+        "namespace": owner["metadata"]["namespace"],
+        "labels": revision_labels,
+        "ownerReferences": [owner_ref(owner)],
+    }
+    annotations = {
+        k: v
+        for k, v in (owner["metadata"].get("annotations") or {}).items()
+        if k != "kubectl.kubernetes.io/last-applied-configuration"
+    }
+    if annotations:
+        meta["annotations"] = annotations
+    body = {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": meta}
+    body.update(data=data, revision=latest + 1)
+    created = cluster.create(body, "kube-controller-manager")
+    return created, [*revisions, created]
+
+
+def revision_hash(rev: dict) -> str:
+    return (rev["metadata"].get("labels") or {}).get("controller-revision-hash") or rev["metadata"][
+        "name"
+    ].rsplit("-", 1)[-1]
+
+
+def truncate_history(cluster, revisions: list[dict], keep: set[str], limit: int) -> None:
+    """Delete the oldest revisions no live pod uses beyond revisionHistoryLimit."""
+    unused = [r for r in revisions if r["metadata"]["name"] not in keep]
+    for rev in sorted(unused, key=lambda r: r.get("revision", 0))[: max(len(unused) - limit, 0)]:
+        meta = rev["metadata"]
+        ignore_gone(
+            cluster.delete, "apps/v1", "ControllerRevision", meta["name"], meta["namespace"]
+        )
