@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from apps.clusters.api import ClusterViewSet, NodeViewSet
+from apps.configs.api import ConfigMapViewSet, SecretViewSet
 from apps.core.api.views import ApiTokenViewSet, AuditEventViewSet, OperationViewSet
 from apps.namespaces.api import NamespaceViewSet
 from apps.tenancy.api import (
@@ -23,3 +24,5 @@ router.register("namespaces", NamespaceViewSet)
 router.register("operations", OperationViewSet)
 router.register("audit-events", AuditEventViewSet)
 router.register("tokens", ApiTokenViewSet)
+router.register("configmaps", ConfigMapViewSet)
+router.register("secrets", SecretViewSet)
