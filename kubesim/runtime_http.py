@@ -187,7 +187,7 @@ async def serve_log(request: web.Request, cluster, pod: dict) -> web.StreamRespo
     await response.prepare(request)
     try:
         await response.write(text.encode())
-        await _follow(response, cluster, pod, params, now, clock)
+        await _follow(request, response, cluster, pod, params, now, clock)
     except (ConnectionResetError, asyncio.CancelledError):
         return response
     with _quiet():
@@ -203,7 +203,7 @@ class _quiet:
         return exc[0] is not None and issubclass(exc[0], (ConnectionResetError, RuntimeError))
 
 
-async def _follow(response, cluster, pod, params, last: datetime, clock: Clock) -> None:
+async def _follow(request, response, cluster, pod, params, last: datetime, clock: Clock) -> None:
     meta = pod["metadata"]
     name = log_container(pod, params.get("container"))
     timestamps = str(params.get("timestamps", "")).lower() in ("1", "true")
@@ -211,6 +211,8 @@ async def _follow(response, cluster, pod, params, last: datetime, clock: Clock) 
     restarts = _container_status(pod, name).get("restartCount", 0)
     while True:
         await asyncio.sleep(FOLLOW_POLL)
+        if request.transport is None or request.transport.is_closing():
+            return  # the client went away
         current = cluster.store.get(POD_KEY, meta["namespace"], meta["name"])
         if current is None or current["metadata"].get("uid") != uid:
             return

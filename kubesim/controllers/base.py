@@ -211,3 +211,20 @@ def is_pod_ready(pod: dict) -> bool:
 def active_pods(pods: Iterable[dict]) -> list[dict]:
     """Pods that count towards a controller's replicas: not terminal, not being deleted."""
     return [p for p in pods if not is_terminal(p) and not p["metadata"].get("deletionTimestamp")]
+
+
+def put_status(cluster: Cluster, obj: dict, status: dict) -> dict:
+    """Store a new status straight away, the way a busy node agent has to.
+
+    The full write path (`cluster.update_status`) validates, runs admission and records
+    managedFields, which costs milliseconds per write; the kubelet and the scheduler
+    write tens of thousands of pod statuses, so they use this instead. Quota usage is
+    refreshed when a pod's phase becomes terminal (finished pods stop counting).
+    """
+    rt = cluster.resource(obj["apiVersion"], obj["kind"])
+    new = {**obj, "status": status, "metadata": dict(obj["metadata"])}
+    stored = cluster.store.put(rt.key, new).obj
+    old_phase = (obj.get("status") or {}).get("phase")
+    if status.get("phase") != old_phase and status.get("phase") in ("Succeeded", "Failed"):
+        cluster._refresh_quotas(obj["metadata"].get("namespace"))
+    return stored

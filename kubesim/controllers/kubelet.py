@@ -29,9 +29,8 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from kubesim import errors
 from kubesim.clock import format_time, parse_time
-from kubesim.controllers.base import Context, Controller, condition, set_condition
+from kubesim.controllers.base import Context, Controller, condition, put_status, set_condition
 from kubesim.cron import parse_duration
 from kubesim.store import DELETED, clone
 from kubesim.volumes import ConfigError, env_for, missing_sources
@@ -236,12 +235,7 @@ class Kubelet(Controller):
         if step.blocked:
             self.blocked.setdefault(meta["namespace"], set()).add(key)
         if new_status != status:
-            try:
-                ctx.cluster.update_status({**pod, "status": new_status}, manager="kubelet")
-            except errors.ApiError as exc:
-                if exc.code not in (404, 409):
-                    raise
-                self._at(key, now + timedelta(seconds=1))
+            put_status(ctx.cluster, pod, new_status)
         for args, kwargs in step.events:
             ctx.events.record(*args, **kwargs)
 
@@ -315,15 +309,8 @@ class _Step:
         st = self.status
         if "startTime" not in st:
             return self._admit(), self.next
-        if not st.get("podIP"):
-            started = parse_time(st["startTime"]) or self.now
-            if not self.after(started, SANDBOX_SECONDS):
-                return st, self.next
-            if not self._mount_ok():
-                return st, self.next
-            ip = self.kubelet.allocate_ip(self.node)
-            st["podIP"], st["podIPs"] = ip, [{"ip": ip}]
-            set_condition(st, "PodReadyToStartContainers", "True", now=self.stamp)
+        if not st.get("podIP") and not self._sandbox():
+            return st, self.next
         inits = self.spec.get("initContainers") or []
         init_statuses = st.get("initContainerStatuses") or []
         initialized = True
@@ -356,10 +343,22 @@ class _Step:
         reason = "PodInitializing" if inits else "ContainerCreating"
         st["containerStatuses"] = [_waiting(c, reason) for c in self.spec.get("containers") or []]
         for cs in st.get("initContainerStatuses", []) + st["containerStatuses"]:
-            self.runtime.since[cs["name"]] = self.now
+            # image pulls start once the sandbox is up
+            self.runtime.since[cs["name"]] = self.now + timedelta(seconds=SANDBOX_SECONDS)
+        self._sandbox()
         self._pod_conditions()
         self.wake(self.now + timedelta(seconds=SANDBOX_SECONDS))
         return st
+
+    def _sandbox(self) -> bool:
+        """Volumes mounted and the sandbox up: the pod gets its IP; False while waiting."""
+        if not self._mount_ok():
+            return False
+        st = self.status
+        ip = self.kubelet.allocate_ip(self.node)
+        st["podIP"], st["podIPs"] = ip, [{"ip": ip}]
+        set_condition(st, "PodReadyToStartContainers", "True", now=self.stamp)
+        return True
 
     def _mount_ok(self) -> bool:
         cluster = self.ctx.cluster
@@ -488,11 +487,15 @@ class _Step:
         cs["imageID"] = image_id(container.get("image", ""))
         cs["started"] = True
         cs["state"] = {"running": {"startedAt": self.stamp}}
-        cs["ready"] = False
+        # without a readiness probe a started container is ready at once
+        cs["ready"] = not container.get("readinessProbe") and not self._init(name)
         self.event("Normal", "Created", f"Created container: {name}", name)
         self.event("Normal", "Started", f"Started container {name}", name)
         self.runtime.since[name] = self.now
         self.wake(self.now)  # readiness and run time are looked at right after
+
+    def _init(self, name: str) -> bool:
+        return any(c.get("name") == name for c in self.spec.get("initContainers") or ())
 
     def _check_env(self, container: dict) -> None:
         if not (container.get("env") or container.get("envFrom")):

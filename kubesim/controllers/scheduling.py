@@ -14,7 +14,7 @@ rebuilt after a node changed or a bound pod went away; new bindings are `assume(
 from __future__ import annotations
 
 from kubesim import errors
-from kubesim.controllers.base import Context, Controller, condition, set_condition
+from kubesim.controllers.base import Context, Controller, condition, put_status, set_condition
 from kubesim.scheduler import Snapshot
 from kubesim.store import DELETED, clone
 
@@ -170,12 +170,7 @@ class Scheduler(Controller):
             status["nominatedNodeName"] = result.nominated_node
             changed = True
         if changed:
-            updated = {**pod, "status": status}
-            try:
-                ctx.cluster.update_status(updated, manager=SCHEDULER)
-            except errors.ApiError as exc:
-                if exc.code not in (404, 409):
-                    raise
+            put_status(ctx.cluster, pod, status)
         if result.reason != "SchedulingGated":
             ctx.events.record(pod, "Warning", "FailedScheduling", result.message)
 
