@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -94,6 +94,15 @@ class NamespaceCreateView(ServiceFormView):
     form_class = forms.NamespaceForm
     template_name = "namespaces/namespace_form.html"
     title = _("New namespace")
+
+    def dispatch(self, request, *args, **kwargs):
+        user = request.user
+        if (
+            user.is_authenticated
+            and not Project.objects.restrict(user, "manage_namespaces").exists()
+        ):
+            raise PermissionDenied(_("You may not create namespaces in any project."))
+        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
