@@ -1093,6 +1093,22 @@ WORKLOAD_NOUNS = {
 }
 
 
+def _with_claim_volumes(template: dict, claims) -> dict:
+    """A StatefulSet's template as its pods will be: each claim template is a volume too
+    (kube-apiserver leaves the pod spec to pod creation; mounts of claims are valid)."""
+    names = [_dict(_dict(c).get("metadata")).get("name") for c in claims or [] if c]
+    if not names or not isinstance(template.get("spec"), dict):
+        return template
+    spec = dict(template["spec"])
+    volumes = list(spec.get("volumes") or [])
+    have = {_dict(v).get("name") for v in volumes}
+    volumes += [
+        {"name": n, "persistentVolumeClaim": {"claimName": n}} for n in names if n not in have
+    ]
+    spec["volumes"] = volumes
+    return {**template, "spec": spec}
+
+
 def _validate_selector_and_template(
     spec: dict, kind: str, errs: Errors, *, only_always: bool = True
 ) -> None:
@@ -1121,6 +1137,8 @@ def _validate_selector_and_template(
             go_map(labels),
             "`selector` does not match template `labels`",
         )
+    if kind == "StatefulSet":
+        template = _with_claim_volumes(template, spec.get("volumeClaimTemplates"))
     validate_pod_template(template, "spec.template", errs)
     if only_always:
         restart = _dict(template.get("spec")).get("restartPolicy")
