@@ -8,11 +8,12 @@ from apps.core import views as core_views
 from apps.core.api.docs import SwaggerView
 from apps.core.urls import urlpatterns as core_urls
 from apps.namespaces.urls import urlpatterns as namespaces_urls
+from apps.storage.urls import urlpatterns as storage_urls
 from apps.tenancy.urls import urlpatterns as tenancy_urls
 
 from .api import router
 
-portal = [*core_urls, *tenancy_urls, *clusters_urls, *namespaces_urls]
+portal = [*core_urls, *tenancy_urls, *clusters_urls, *storage_urls, *namespaces_urls]
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),

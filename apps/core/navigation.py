@@ -43,6 +43,18 @@ MENU: list[Group] = [
         ),
     ),
     Group(
+        _("Storage"),
+        (
+            Item(_("Storage classes"), "portal:storageclass_list", needs=Perm.VIEW_INFRASTRUCTURE),
+            Item(
+                _("Persistent volumes"),
+                "portal:persistentvolume_list",
+                needs=Perm.VIEW_INFRASTRUCTURE,
+            ),
+            Item(_("Volume claims"), "portal:persistentvolumeclaim_list"),
+        ),
+    ),
+    Group(
         _("Operations"),
         (
             Item(_("Operations"), "portal:operation_list"),
