@@ -45,7 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-port", type=int, help="HTTPS port (default: --port + 1)")
     parser.add_argument("--state", help="persist clusters and objects in this JSON file")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--time-factor",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second in every cluster (0 freezes time)",
+    )
     args = parser.parse_args(argv)
+    if args.time_factor < 0:
+        parser.error("--time-factor must be >= 0")
+    from kubesim.controllers import engine
+
+    engine.DEFAULT_TIME_FACTOR = args.time_factor
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
         hub = Hub(state_path=args.state)
