@@ -6,6 +6,11 @@ from apps.clusters.api import ClusterViewSet, NodeViewSet
 from apps.configs.api import ConfigMapViewSet, SecretViewSet
 from apps.core.api.views import ApiTokenViewSet, AuditEventViewSet, OperationViewSet
 from apps.namespaces.api import NamespaceViewSet
+from apps.storage.api import (
+    PersistentVolumeClaimViewSet,
+    PersistentVolumeViewSet,
+    StorageClassViewSet,
+)
 from apps.tenancy.api import (
     DepartmentAdminViewSet,
     DepartmentViewSet,
@@ -21,6 +26,9 @@ router.register("department-admins", DepartmentAdminViewSet)
 router.register("clusters", ClusterViewSet)
 router.register("nodes", NodeViewSet)
 router.register("namespaces", NamespaceViewSet)
+router.register("storageclasses", StorageClassViewSet)
+router.register("persistentvolumes", PersistentVolumeViewSet)
+router.register("persistentvolumeclaims", PersistentVolumeClaimViewSet)
 router.register("operations", OperationViewSet)
 router.register("audit-events", AuditEventViewSet)
 router.register("tokens", ApiTokenViewSet)

@@ -3,6 +3,8 @@
 import django_filters
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from apps.core.filters import SearchFilterSet, restricted
 from apps.namespaces.models import Namespace
@@ -10,16 +12,19 @@ from apps.namespaces.models import Namespace
 from .models import PersistentVolume, PersistentVolumeClaim, StorageClass
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.ModelChoiceFilter):
+    """An object by id (documented as an integer in the API schema)."""
+
+
 class StorageFilterSet(SearchFilterSet):
     """Filters every storage list has; subclasses say what project and namespace mean."""
 
-    cluster = django_filters.ModelChoiceFilter(
-        queryset=restricted("clusters.Cluster"), label=_("Cluster")
-    )
-    project = django_filters.ModelChoiceFilter(
+    cluster = IdFilter(queryset=restricted("clusters.Cluster"), label=_("Cluster"))
+    project = IdFilter(
         queryset=restricted("tenancy.Project"), method="in_project", label=_("Project")
     )
-    namespace = django_filters.ModelChoiceFilter(
+    namespace = IdFilter(
         queryset=restricted("namespaces.Namespace"), method="in_namespace", label=_("Namespace")
     )
 
