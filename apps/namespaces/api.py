@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.clusters.models import Cluster
+from apps.core import authz
 from apps.core.api.base import RestrictedRelatedField, ServiceViewSet
 from apps.tenancy.models import Project
 
@@ -135,6 +136,7 @@ class NamespaceViewSet(ServiceViewSet):
     def assign(self, request, pk=None):
         """Cloud admins: give a namespace created outside the portal to a project."""
         namespace = self.get_object()
+        authz.require_cloud_admin(request.user)  # before the body: 403, not a 400 about it
         data = AssignSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         namespace = services.assign(request.user, namespace, data.validated_data["project"])
