@@ -1,0 +1,82 @@
+"""A cloud admin creates a cluster in the wizard and watches it come up in a real browser."""
+
+import re
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from playwright.sync_api import expect
+
+from kcsportal.celery import app
+from kubesim.testing import KubesimServer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def sandbox(settings):
+    server = KubesimServer()
+    settings.KUBESIM_URL = server.url
+    yield server
+    server.stop()
+
+
+def _broker(url):
+    """Send and take tasks through ``url`` from now on (dropping pooled connections)."""
+    app.conf.broker_url = url
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def worker(transactional_db, sandbox):
+    """A real Celery worker thread running the operation the browser starts.
+
+    Its queue is in this process's memory: a shared one (the filesystem queue under
+    var/) would hand this test's tasks to workers of other test runs, and theirs to it.
+    """
+    saved = app.conf.broker_url
+    app.conf.task_always_eager = False
+    _broker("memory://")
+    try:
+        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
+            yield
+    finally:
+        _broker(saved)
+
+
+def test_admin_creates_a_sandbox_cluster_and_watches_the_progress(
+    sign_in, live_server, worker, sandbox
+):
+    errors = []
+    page = sign_in("admin")
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    page.get_by_role("link", name="Clusters").click()
+    page.get_by_role("link", name="Add").click()
+    page.get_by_test_id("provider-sandbox").click()
+    page.fill("input[name=name]", "browser")
+    page.fill("input[name=display_name]", "Browser cluster")
+    page.get_by_label("3 (high availability)").check()
+    page.fill("input[name=workers]", "2")
+    page.fill("input[name=zones]", "zone-a, zone-b")
+    page.select_option("select[name=version]", "1.31.4")
+    page.get_by_role("button", name="Create cluster").click()
+
+    page.wait_for_url(re.compile(r"/operations/\d+/$"))
+    page.evaluate("window.stillTheSamePage = true")  # HTMX updates it in place
+    status = page.get_by_test_id("operation-status")
+    expect(status).to_have_text("Succeeded", timeout=60_000)
+    expect(page.get_by_test_id("operation-bar")).to_have_attribute("value", "100")
+    expect(page.get_by_test_id("operation-log")).to_contain_text("Application CRD")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    page.goto(f"{live_server.url}/clusters/")
+    row = page.get_by_test_id("object-table").locator("tbody tr", has_text="browser")
+    expect(row).to_contain_text("Running")
+    expect(row).to_contain_text("5 / 5")
+    row.get_by_role("link").first.click()
+    nodes = page.get_by_test_id("cluster-nodes").locator("tbody tr")
+    expect(nodes).to_have_count(5)
+    expect(page.get_by_test_id("cluster-health")).to_contain_text("1.31.4")
+    assert errors == []
