@@ -54,6 +54,7 @@ MODULES = (
 MAX_ROUNDS = 50  # rounds per quiesce: a controller that never settles cannot hang the loop
 MAX_STEPS = 100_000  # timer steps per advance()
 IDLE_WAKE = 1.0  # real seconds the background task sleeps at most (time factor changes)
+BUDGET = 0.1  # real seconds the background task reconciles before letting requests in
 DEBOUNCE = 0.005  # real seconds to let a burst of writes gather before reconciling
 DEFAULT_TIME_FACTOR = 1.0  # set by `python -m kubesim --time-factor`
 
@@ -172,13 +173,20 @@ class Simulation:
 
     # -- reconciling -------------------------------------------------------------------------
 
-    def run_until_quiet(self) -> int:
-        """Run dirty controllers until none is dirty; returns the number of rounds."""
+    def run_until_quiet(self, budget: float | None = None) -> int:
+        """Run dirty controllers until none is dirty; returns the number of rounds.
+
+        budget: real seconds after which to stop early (the background task yields to
+        the server's requests and comes back).
+        """
         rounds = 0
+        deadline = None if budget is None else time.perf_counter() + budget
         while rounds < MAX_ROUNDS:
             with self._lock:
                 if not self._dirty:
                     break
+            if deadline is not None and time.perf_counter() > deadline:
+                return rounds
             rounds += 1
             for controller in self.controllers:
                 if controller.name in self._dirty:
@@ -223,10 +231,10 @@ class Simulation:
             self.stats["reconciles"] += 1
             self.stats["seconds"] += time.perf_counter() - started
 
-    def step(self) -> None:
+    def step(self, budget: float | None = None) -> None:
         """Fire due timers and reconcile until quiet (one tick at the current time)."""
         self._fire_due()
-        self.run_until_quiet()
+        self.run_until_quiet(budget)
 
     def advance(self, seconds: float) -> datetime:
         """Move the simulated clock `seconds` forward, stopping at every timer on the way."""
@@ -278,7 +286,10 @@ class Simulation:
             while True:
                 self._wake_pending = False
                 self._wake.clear()
-                self.step()
+                self.step(BUDGET)
+                if self._dirty:
+                    await asyncio.sleep(0)  # let requests in, then carry on
+                    continue
                 due = self.next_due()
                 delay = IDLE_WAKE
                 if due is not None:

@@ -26,6 +26,7 @@ import hashlib
 import heapq
 import ipaddress
 import itertools
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -34,6 +35,8 @@ from kubesim.controllers.base import Context, Controller, condition, put_status,
 from kubesim.cron import parse_duration
 from kubesim.store import DELETED, clone
 from kubesim.volumes import ConfigError, env_for, missing_sources
+
+log = logging.getLogger("kubesim.kubelet")
 
 POD_KEY = ("", "pods")
 NODE_KEY = ("", "nodes")
@@ -44,6 +47,7 @@ ERR_IMAGE_PULL_SECONDS = 2.0  # ErrImagePull shows this long before ImagePullBac
 CRASH_AFTER = 5.0  # a crashing container runs this long
 INIT_SECONDS = 2.0  # an init container's run time
 DEFAULT_DURATION = 10.0  # run-to-completion containers
+BATCH = 1000  # pod syncs per run
 CONFIG_RETRY = 10.0  # re-check a missing ConfigMap/Secret
 BACKOFF_START, BACKOFF_CAP = 10.0, 300.0
 PULL_BACKOFF_START = 10.0
@@ -138,6 +142,7 @@ class Kubelet(Controller):
         self.ips: dict[str, set[str]] = {}  # node -> pod IPs in use
         self.pulled: set[tuple[str, str]] = set()  # (node, image) present on the node
         self.seq = itertools.count()
+        self.backlog: dict[tuple[str, str], None] = {}  # pods left over from a busy run
 
     # -- wake-ups ---------------------------------------------------------------------------
 
@@ -178,10 +183,23 @@ class Kubelet(Controller):
             if self.due.get(key) == when:
                 del self.due[key]
                 todo[key] = None
+        todo = {**self.backlog, **todo}
+        self.backlog = {}
+        if len(todo) > BATCH:
+            # a burst is worked off in slices so the server keeps answering meanwhile
+            keys = list(todo)
+            self.backlog = dict.fromkeys(keys[BATCH:])
+            todo = dict.fromkeys(keys[:BATCH])
+            ctx.requeue_after(0)
         for key in todo:
             pod = store.get(POD_KEY, *key)
-            if pod is not None:
+            if pod is None:
+                continue
+            try:
                 self._sync(ctx, pod, now)
+            except Exception:  # one broken pod must not stop the node's other pods
+                log.exception("kubelet: syncing pod %s/%s failed", *key)
+                self._at(key, now + timedelta(seconds=10))
         if self.timers:
             ctx.requeue_after(max(0.0, (self.timers[0][0] - ctx.clock.now()).total_seconds()))
 
@@ -243,7 +261,12 @@ class Kubelet(Controller):
         name = node["metadata"]["name"]
         used = self.ips.setdefault(name, set())
         cidr = (node.get("spec") or {}).get("podCIDR") or "10.244.0.0/24"
-        network = ipaddress.ip_network(cidr, strict=False)
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:  # e.g. 10.244.300.0/24 on a very large cluster: carry over
+            parts = cidr.split("/")[0].split(".")
+            seq = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else 0
+            network = ipaddress.ip_network(f"10.{244 + seq // 256}.{seq % 256}.0/24")
         for address in itertools.islice(network.hosts(), 1, None):  # .1 is the bridge
             ip = str(address)
             if ip not in used:

@@ -22,6 +22,7 @@ POD_KEY = ("", "pods")
 NODE_KEY = ("", "nodes")
 RETRY_UNSCHEDULABLE = 300  # podMaxInUnschedulablePodsDuration
 SCHEDULER = "default-scheduler"
+BATCH = 200  # pods placed per run
 
 
 def _pending(pod: dict) -> bool:
@@ -140,6 +141,10 @@ class Scheduler(Controller):
             queue.append(pod)
         # higher priority first, then the order they arrived in (the active queue's order)
         queue.sort(key=lambda p: -((p.get("spec") or {}).get("priority") or 0))
+        if len(queue) > BATCH:
+            # a burst of pods is placed in slices so the server keeps answering meanwhile
+            queue = queue[:BATCH]
+            ctx.requeue_after(0)
         for pod in queue:
             key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
             self.pending.pop(key, None)
