@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from apps.clusters.urls import urlpatterns as clusters_urls
+from apps.configs.urls import urlpatterns as configs_urls
 from apps.core import views as core_views
 from apps.core.api.docs import SwaggerView
 from apps.core.urls import urlpatterns as core_urls
@@ -13,7 +14,7 @@ from apps.tenancy.urls import urlpatterns as tenancy_urls
 
 from .api import router
 
-portal = [*core_urls, *tenancy_urls, *clusters_urls, *storage_urls, *namespaces_urls]
+portal = [*core_urls, *tenancy_urls, *clusters_urls, *storage_urls, *namespaces_urls, *configs_urls]
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),

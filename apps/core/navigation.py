@@ -55,6 +55,13 @@ MENU: list[Group] = [
         ),
     ),
     Group(
+        _("Configuration"),
+        (
+            Item(_("ConfigMaps"), "portal:configmap_list", needs=Perm.OPERATE),
+            Item(_("Secrets"), "portal:secret_list", needs=Perm.OPERATE),
+        ),
+    ),
+    Group(
         _("Operations"),
         (
             Item(_("Operations"), "portal:operation_list"),
