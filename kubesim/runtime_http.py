@@ -25,6 +25,7 @@ from kubesim import errors, logs
 from kubesim.clock import Clock, format_time, parse_time
 from kubesim.controllers import engine
 from kubesim.controllers.base import condition, is_pod_ready
+from kubesim.controllers.kubelet import notes_for
 from kubesim.scheduler import match_label_selector
 from kubesim.selectors import parse_label_selector
 from kubesim.shell import ExecError, Shell
@@ -141,7 +142,17 @@ def log_window(pod: dict, name: str, previous: bool) -> tuple[datetime, bool]:
     )
 
 
-def log_text(pod: dict, params: dict, now: datetime) -> str:
+def _with_notes(cluster, pod, name, lines, start, now, previous):
+    """Merge the kubelet's extra lines (config reloads) of this container instance."""
+    if cluster is None or previous:
+        return lines
+    extra = [(t, text) for t, text in notes_for(cluster, pod, name) if start <= t <= now]
+    if not extra:
+        return lines
+    return sorted(lines + extra, key=lambda line: line[0])
+
+
+def log_text(pod: dict, params: dict, now: datetime, cluster=None) -> str:
     name = log_container(pod, params.get("container"))
     previous = str(params.get("previous", "")).lower() in ("1", "true")
     start, previous = log_window(pod, name, previous)
@@ -155,6 +166,9 @@ def log_text(pod: dict, params: dict, now: datetime) -> str:
         if since_seconds is not None:
             since = now - timedelta(seconds=since_seconds)
         lines = logs.log_lines(pod, name, start, now, previous, since)
+    lines = _with_notes(cluster, pod, name, lines, start, now, previous)
+    if tail is not None and tail >= 0:
+        lines = lines[-tail:] if tail else []
     return logs.select(
         lines,
         since_seconds=since_seconds,
@@ -179,7 +193,7 @@ async def serve_log(request: web.Request, cluster, pod: dict) -> web.StreamRespo
     params = dict(request.query)
     clock = _clock(cluster)
     now = clock.now()
-    text = log_text(pod, params, now)
+    text = log_text(pod, params, now, cluster)
     if not _flag(request, "follow"):
         return web.Response(text=text, content_type="text/plain")
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})
@@ -224,11 +238,9 @@ async def _follow(request, response, cluster, pod, params, last: datetime, clock
         except errors.ApiError:
             return
         now = clock.now()
-        lines = [
-            (t, text)
-            for t, text in logs.log_lines(current, name, start, now, previous, since=last)
-            if t > last
-        ]
+        fresh = logs.log_lines(current, name, start, now, previous, since=last)
+        fresh = _with_notes(cluster, current, name, fresh, start, now, previous)
+        lines = [(t, text) for t, text in fresh if t > last]
         if lines:
             await response.write(logs.select(lines, timestamps=timestamps).encode())
             last = lines[-1][0]

@@ -28,7 +28,7 @@ import ipaddress
 import itertools
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from kubesim.clock import format_time, parse_time
 from kubesim.controllers.base import Context, Controller, condition, put_status, set_condition
@@ -143,6 +143,8 @@ class Kubelet(Controller):
         self.pulled: set[tuple[str, str]] = set()  # (node, image) present on the node
         self.seq = itertools.count()
         self.backlog: dict[tuple[str, str], None] = {}  # pods left over from a busy run
+        # (pod uid, container) -> extra log lines (config reloads), merged into pods/log
+        self.notes: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
 
     # -- wake-ups ---------------------------------------------------------------------------
 
@@ -178,6 +180,8 @@ class Kubelet(Controller):
             else:  # ConfigMap or Secret: pods waiting for it try again
                 for key in self.blocked.pop(event.namespace, ()):
                     todo[key] = None
+                if event.type == "MODIFIED":
+                    self._reloaded(ctx, event.obj, now)
         while self.timers and self.timers[0][0] <= now:
             when, _, key = heapq.heappop(self.timers)
             if self.due.get(key) == when:
@@ -202,6 +206,21 @@ class Kubelet(Controller):
                 self._at(key, now + timedelta(seconds=10))
         if self.timers:
             ctx.requeue_after(max(0.0, (self.timers[0][0] - ctx.clock.now()).total_seconds()))
+
+    def _reloaded(self, ctx: Context, obj: dict, now: datetime) -> None:
+        """Running containers that mount a changed ConfigMap/Secret log that they reloaded."""
+        kind, name = obj.get("kind", ""), obj["metadata"]["name"]
+        for pod in ctx.cluster.store.list(POD_KEY, obj["metadata"].get("namespace", "")):
+            volumes = {v.get("name") for v in mounting_volumes(pod, kind, name)}
+            if not volumes or (pod.get("status") or {}).get("phase") != "Running":
+                continue
+            for container in (pod.get("spec") or {}).get("containers") or ():
+                for mount in container.get("volumeMounts") or ():
+                    if mount.get("name") in volumes and not mount.get("subPath"):
+                        line = reload_line(container, mount.get("mountPath", ""), now)
+                        key = (pod["metadata"].get("uid", ""), container.get("name", ""))
+                        self.notes.setdefault(key, []).append((now, line))
+                        break
 
     def _resync(self, ctx: Context) -> None:
         self.ips.clear()
@@ -273,6 +292,39 @@ class Kubelet(Controller):
                 used.add(ip)
                 return ip
         return str(network.network_address)
+
+
+def mounting_volumes(pod: dict, kind: str, name: str) -> list[dict]:
+    """The pod's volumes that show the ConfigMap or Secret `name`."""
+    field, ref = ("configMap", "name") if kind == "ConfigMap" else ("secret", "secretName")
+    out = []
+    for volume in (pod.get("spec") or {}).get("volumes") or ():
+        sources = (volume.get("projected") or {}).get("sources") or [volume]
+        for source in sources:
+            obj = source.get(field) or {}
+            if obj and (obj.get(ref) or obj.get("name")) == name:
+                out.append(volume)
+                break
+    return out
+
+
+def reload_line(container: dict, path: str, at: datetime) -> str:
+    """What an application writes when its mounted configuration changed under it."""
+    image = container.get("image", "").split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    if image == "nginx":
+        stamp = at.astimezone(UTC).strftime("%Y/%m/%d %H:%M:%S")
+        return f"{stamp} [notice] 1#1: signal 1 (SIGHUP) received from 1, reconfiguring"
+    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{at.microsecond // 1000:03d}Z"
+    return f"{stamp} INFO  configuration reloaded: {path} changed"
+
+
+def notes_for(cluster, pod: dict, container: str) -> list[tuple[datetime, str]]:
+    """Extra log lines of one container (see Kubelet._reloaded)."""
+    sim = getattr(cluster, "simulation", None)
+    for controller in getattr(sim, "controllers", ()):
+        if isinstance(controller, Kubelet):
+            return controller.notes.get((pod["metadata"].get("uid", ""), container), [])
+    return []
 
 
 def _node_ready(node: dict) -> bool:

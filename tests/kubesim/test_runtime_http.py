@@ -174,3 +174,25 @@ def test_kubectl_top_reads_the_metrics_api(rt):  # noqa: F811
     assert status == 200
     cpu2 = int(rt.kubectl("top", "pods", "--no-headers").stdout.split()[1].rstrip("m"))
     assert 280 <= cpu2 <= 320
+
+
+def test_kubectl_logs_follow_shows_a_configmap_change(rt):  # noqa: F811
+    _config_pod(rt)
+    rt.admin("POST", "/clock", {"timeFactor": 1})
+    process = subprocess.Popen(
+        ["kubectl", "--kubeconfig", str(rt.config_file), "logs", "-f", "cfg"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"HOME": str(rt.home), "PATH": "/usr/bin:/bin"},
+    )
+    try:
+        time.sleep(1.0)
+        rt.core.patch_namespaced_config_map("app-config", "default", {"data": {"mode": "red"}})
+        time.sleep(1.0)
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert "signal 1 (SIGHUP) received from 1, reconfiguring" in out
+    assert "reconfiguring" in rt.kubectl("logs", "cfg", "--tail=5").stdout
+    assert rt.kubectl("exec", "cfg", "--", "cat", "/etc/config/mode").stdout == "red"
