@@ -5,6 +5,7 @@ so apps ask for "the ConfigMap x in namespace y" without knowing the client's
 method names. Objects go in and come out as the JSON dicts Kubernetes uses.
 """
 
+import json
 from dataclasses import dataclass
 
 from .client import Kube
@@ -82,5 +83,16 @@ def patch(kube: Kube, api_version: str, kind: str, name: str, body, namespace=No
 
 
 def delete(kube: Kube, api_version: str, kind: str, name: str, namespace: str | None = None):
+    """Delete; the answer as a dict: the object (kept while finalizers run) or a Status.
+
+    Read raw, because many kinds (StorageClass, ConfigMap ...) answer with a Status,
+    which the typed client would fail to read as the kind's model.
+    """
     method, namespaced = _method(kube, "delete", api_version, kind)
-    return kube.call(method, *_args(namespaced, namespace, name), retry=False)
+    response = kube.call(
+        method, *_args(namespaced, namespace, name), retry=False, _preload_content=False
+    )
+    try:
+        return json.loads(response.data or b"{}")
+    except ValueError:
+        return {}
