@@ -122,6 +122,14 @@ class SecretSerializer(serializers.ModelSerializer):
         return fields
 
 
+class RevealSerializer(serializers.Serializer):
+    keys = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The keys to reveal; all of them when left out.",
+    )
+
+
 def secret_data(type_: str, validated: dict) -> dict | None:
     """The values to write, from whichever of data / registry / tls was given."""
     if validated.get("registry") is not None:
@@ -201,10 +209,7 @@ class SecretViewSet(ServiceViewSet):
         services.delete_secret(self.request.user, obj)
 
     @extend_schema(
-        request=inline_serializer(
-            "SecretRevealRequest",
-            {"keys": serializers.ListField(child=serializers.CharField(), required=False)},
-        ),
+        request=RevealSerializer,
         responses=inline_serializer(
             "SecretReveal",
             {"data": serializers.DictField(child=serializers.CharField())},
@@ -214,6 +219,9 @@ class SecretViewSet(ServiceViewSet):
     )
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
-        keys = request.data.get("keys") if hasattr(request.data, "get") else None
-        values = services.reveal_secret(request.user, self.get_object(), keys=keys or None)
+        secret = self.get_object()
+        wanted = RevealSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        keys = wanted.validated_data.get("keys") or None
+        values = services.reveal_secret(request.user, secret, keys=keys)
         return Response({"data": values})
