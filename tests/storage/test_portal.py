@@ -1,5 +1,6 @@
 """Storage through the portal and the API: the permission matrix, and what users see."""
 
+import html
 import re
 
 import pytest
@@ -202,8 +203,6 @@ def test_stale_yaml_edit_is_refused_and_the_yaml_kept(org, portal, cluster, shop
     client = portal("member")
     page = _text(client.get(f"/storage/claims/{claim.pk}/yaml/"))
     text = re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.S).group(1)
-    import html
-
     text = html.unescape(text)
     assert "resourceVersion" in text
     core = k8s.CoreV1Api(cluster.kube().api_client)
@@ -296,8 +295,8 @@ def test_portal_pages_satisfy_the_content_security_policy(org, portal, world):
         assert response.status_code == 200, url
         policy = response["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
-        html = _text(response)
-        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], url
-        assert not re.search(r"\son[a-z]+\s*=", html), url
-        assert not re.search(r"\sstyle\s*=", html), url
-        assert "<style" not in html and "javascript:" not in html, url
+        page = _text(response)
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == [], url
+        assert not re.search(r"\son[a-z]+\s*=", page), url
+        assert not re.search(r"\sstyle\s*=", page), url
+        assert "<style" not in page and "javascript:" not in page, url
