@@ -325,3 +325,30 @@ def truncate_history(cluster, revisions: list[dict], keep: set[str], limit: int)
         ignore_gone(
             cluster.delete, "apps/v1", "ControllerRevision", meta["name"], meta["namespace"]
         )
+
+
+# -- incremental reconciling -----------------------------------------------------------------
+
+
+def affected(ctx, api_version: str, kind: str, *child_kinds: str) -> list[dict]:
+    """The objects of `kind` to look at in this run: all of them on a resync or a timer,
+    else those that changed and the controllers of the changed children."""
+    cluster = ctx.cluster
+    if ctx.resync or ctx.timer:
+        return cluster.list(api_version, kind)
+    keys: set[tuple[str, str]] = set()
+    for event in ctx.changed(kind):
+        keys.add((event.namespace, event.obj["metadata"]["name"]))
+    if child_kinds:
+        for event in ctx.changed(*child_kinds):
+            for obj in (event.obj, event.old):
+                ref = controller_of(obj) if obj else None
+                if ref is not None and ref.get("kind") == kind:
+                    keys.add((event.namespace, ref.get("name", "")))
+    key = cluster.resource(api_version, kind).key
+    out = []
+    for ns, name in sorted(keys):
+        obj = cluster.store.get(key, ns, name)
+        if obj is not None:
+            out.append(obj)
+    return out

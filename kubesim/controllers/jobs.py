@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from kubesim import cron, errors
 from kubesim.controllers.base import Controller
 from kubesim.controllers.common import (
+    affected,
     condition,
     fmt_time,
     ignore_gone,
@@ -101,7 +102,7 @@ class JobController(Controller):
     watches = ("Job", "Pod")
 
     def reconcile(self, ctx) -> None:
-        for job in ctx.cluster.list("batch/v1", "Job"):
+        for job in affected(ctx, "batch/v1", "Job", "Pod"):
             try:
                 JobSync(ctx, job).run()
             except errors.ApiError as exc:
@@ -386,7 +387,7 @@ class CronJobController(Controller):
     watches = ("CronJob", "Job")
 
     def reconcile(self, ctx) -> None:
-        for cj in ctx.cluster.list("batch/v1", "CronJob"):
+        for cj in affected(ctx, "batch/v1", "CronJob", "Job"):
             try:
                 CronSync(ctx, cj).run()
             except errors.ApiError as exc:

@@ -24,6 +24,7 @@ import copy
 from kubesim import errors
 from kubesim.controllers.base import Controller
 from kubesim.controllers.common import (
+    affected,
     ignore_gone,
     is_active,
     is_available,
@@ -62,7 +63,7 @@ class StatefulSetController(Controller):
     watches = ("StatefulSet", "Pod", "ControllerRevision")
 
     def reconcile(self, ctx) -> None:
-        for sts in ctx.cluster.list("apps/v1", "StatefulSet"):
+        for sts in affected(ctx, "apps/v1", "StatefulSet", "Pod", "ControllerRevision"):
             try:
                 SetSync(ctx, sts).run()
             except errors.ApiError as exc:

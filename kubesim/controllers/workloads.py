@@ -21,6 +21,7 @@ from datetime import datetime
 from kubesim import errors
 from kubesim.controllers.base import Controller
 from kubesim.controllers.common import (
+    affected,
     compute_hash,
     condition,
     fmt_time,
@@ -69,7 +70,7 @@ class ReplicaSetController(Controller):
     watches = ("ReplicaSet", "Pod")
 
     def reconcile(self, ctx) -> None:
-        for rs in ctx.cluster.list("apps/v1", "ReplicaSet"):
+        for rs in affected(ctx, "apps/v1", "ReplicaSet", "Pod"):
             sync_replica_set(ctx, rs)
 
 
@@ -178,10 +179,10 @@ def deletion_rank(pod: dict, now: datetime) -> tuple:
 class DeploymentController(Controller):
     name = "deployment"
     component = "deployment-controller"
-    watches = ("Deployment", "ReplicaSet", "Pod")
+    watches = ("Deployment", "ReplicaSet")
 
     def reconcile(self, ctx) -> None:
-        for d in ctx.cluster.list("apps/v1", "Deployment"):
+        for d in affected(ctx, "apps/v1", "Deployment", "ReplicaSet"):
             try:
                 Sync(ctx, d).run()
             except errors.ApiError as exc:
