@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from kubesim import errors
 from kubesim.controllers.base import Context, Controller, condition, put_status, set_condition
-from kubesim.scheduler import Snapshot
+from kubesim.scheduler import Snapshot, node_taints
 from kubesim.store import DELETED, clone
 
 POD_KEY = ("", "pods")
@@ -46,6 +46,21 @@ def _node_shape(node: dict | None) -> tuple:
         repr((node.get("status") or {}).get("allocatable")),
         ready.get("status"),
     )
+
+
+def _slim(node: dict) -> dict:
+    """The node as the scheduler needs it, with the Ready condition's taints worked out
+    once here rather than for every pod that looks at the node."""
+    status = node.get("status") or {}
+    spec = dict(node.get("spec") or {})
+    taints = node_taints(node)
+    if taints:
+        spec["taints"] = taints
+    return {
+        "metadata": node["metadata"],
+        "spec": spec,
+        "status": {k: status[k] for k in ("allocatable", "capacity") if k in status},
+    }
 
 
 class Scheduler(Controller):
@@ -115,7 +130,7 @@ class Scheduler(Controller):
             ns["metadata"]["name"]: ns["metadata"].get("labels") or {}
             for ns in store.list(("", "namespaces"))
         }
-        return Snapshot(store.list(NODE_KEY), by_node, namespaces)
+        return Snapshot([_slim(n) for n in store.list(NODE_KEY)], by_node, namespaces)
 
     # -- the loop ---------------------------------------------------------------------------
 
