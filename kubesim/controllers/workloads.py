@@ -16,7 +16,7 @@ stale informer caches to guard against).
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kubesim import errors
 from kubesim.controllers.base import Controller
@@ -59,6 +59,7 @@ NOT_COPIED = {
     "deprecated.deployment.rollback.to",
 }
 MAX_INT32 = 2147483647
+BACKOFF_BASE, BACKOFF_MAX = 1, 300  # seconds between retries of a refused pod create
 
 
 # -- ReplicaSet ----------------------------------------------------------------------------
@@ -71,18 +72,37 @@ class ReplicaSetController(Controller):
 
     def reconcile(self, ctx) -> None:
         for rs in affected(ctx, "apps/v1", "ReplicaSet", "Pod"):
-            sync_replica_set(ctx, rs)
+            sync_replica_set(ctx, rs, self.backoff)
+        live = {rs["metadata"]["uid"] for rs in ctx.cluster.list("apps/v1", "ReplicaSet")}
+        for uid in set(self.backoff) - live:
+            del self.backoff[uid]
+
+    def __init__(self) -> None:
+        # ReplicaSet uid -> (failed creates in a row, no retry before)
+        self.backoff: dict[str, tuple[int, datetime]] = {}
 
 
-def sync_replica_set(ctx, rs: dict) -> None:
+def sync_replica_set(ctx, rs: dict, backoff: dict | None = None) -> None:
     cluster, now = ctx.cluster, ctx.clock.now()
     spec = rs.get("spec") or {}
     pods = [p for p in owned(cluster, "v1", "Pod", rs) if is_active(p)]
     failure = None
+    backoff = {} if backoff is None else backoff
+    uid = rs["metadata"]["uid"]
     if not rs["metadata"].get("deletionTimestamp"):
         diff = len(pods) - int(spec.get("replicas", 1))
-        if diff < 0:
+        failures, due = backoff.get(uid, (0, now))
+        if diff < 0 and now < due:
+            # a create failed recently: retry with exponential back-off, like the work queue
+            requeue(ctx, (due - now).total_seconds())
+        elif diff < 0:
             pods, failure = create_pods(ctx, rs, pods, -diff)
+            if failure is None:
+                backoff.pop(uid, None)
+            else:
+                delay = min(BACKOFF_BASE * 2**failures, BACKOFF_MAX)
+                backoff[uid] = (failures + 1, now + timedelta(seconds=delay))
+                requeue(ctx, delay)
         elif diff > 0:
             doomed = sorted(pods, key=lambda p: deletion_rank(p, now))[:diff]
             for pod in doomed:
@@ -93,7 +113,8 @@ def sync_replica_set(ctx, rs: dict) -> None:
             pods = [p for p in pods if id(p) not in gone]
     status = replica_set_status(ctx, rs, pods, now)
     conditions = (rs.get("status") or {}).get("conditions") or []
-    if failure is not None:
+    if failure is not None and not any(c.get("type") == "ReplicaFailure" for c in conditions):
+        # the first failure's message stays until the ReplicaSet is whole again
         conditions = set_condition(
             conditions, "ReplicaFailure", "True", "FailedCreate", failure, now
         )
@@ -727,6 +748,22 @@ class Sync:
 
     def sync_status(self, new_rs: dict | None, old: list[dict], rollout: bool) -> None:
         status = self.calculate_status(new_rs, old)
+        failure = next(
+            (c for rs in [new_rs, *old] if rs for c in [condition(rs, "ReplicaFailure")] if c),
+            None,
+        )
+        if failure is not None:
+            status["conditions"] = set_condition(
+                status["conditions"],
+                "ReplicaFailure",
+                failure.get("status", "True"),
+                failure.get("reason", "FailedCreate"),
+                failure.get("message", ""),
+                self.now,
+                update_time=True,
+            )
+        else:
+            status["conditions"] = remove_condition(status["conditions"], "ReplicaFailure")
         deadline = self.d["spec"].get("progressDeadlineSeconds")
         has_deadline = deadline is not None and int(deadline) != MAX_INT32
         if rollout and not has_deadline:

@@ -277,3 +277,41 @@ def test_kubectl_get_shows_rollout(world, kubectl, apps):
     out = kubectl("get", "rs", "-l", "app=web").stdout.splitlines()
     assert out[0].split()[:4] == ["NAME", "DESIRED", "CURRENT", "READY"]
     assert out[1].split()[1:4] == ["2", "2", "2"]
+
+
+def test_quota_refusal_is_reported_and_retried(world, apps, core, kubectl):
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        stdin=json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": {"name": "pods"},
+                "spec": {"hard": {"pods": "1"}},
+            }
+        ),
+    )
+    apps.create_namespaced_deployment("default", deployment(replicas=2))
+    world.advance(20)
+    rs = apps.list_namespaced_replica_set("default").items[0]
+    assert rs.status.replicas == 1
+    failure = {c.type: c for c in rs.status.conditions}["ReplicaFailure"]
+    assert failure.reason == "FailedCreate"
+    assert (
+        "is forbidden: exceeded quota: pods, requested: pods=1, used: pods=1, limited: pods=1"
+        in (failure.message)
+    )
+    events = [e for e in core.list_namespaced_event("default").items if e.reason == "FailedCreate"]
+    assert events and events[0].type == "Warning"
+    assert events[0].message.startswith(f'Error creating: pods "{rs.metadata.name}-')
+    assert len(events) < 10  # retried with back-off, not in a hot loop
+    d = apps.read_namespaced_deployment("web", "default")
+    assert {c.type: c for c in d.status.conditions}["ReplicaFailure"].reason == "FailedCreate"
+
+    # room again: the second pod comes, the failure condition goes
+    kubectl("delete", "resourcequota", "pods")
+    world.until(rolled_out(apps), limit=600, step=5)
+    rs = apps.list_namespaced_replica_set("default").items[0]
+    assert not [c for c in rs.status.conditions or [] if c.type == "ReplicaFailure"]
