@@ -170,13 +170,14 @@ def set_default(actor, storage_class: StorageClass, default: bool = True) -> Sto
     cluster = storage_class.cluster
     kube = cluster.kube()
     try:
+        # This one first: if it fails, the cluster keeps the default it had.
+        _mark_default(kube, storage_class.name, default)
         if default:
             for other in objects.list_(kube, *sync.SC):
                 other = kube.sanitize(other)
                 name = other["metadata"]["name"]
                 if name != storage_class.name and sync.is_default_class(other):
                     _mark_default(kube, name, False, other)
-        _mark_default(kube, storage_class.name, default)
         sync_kind(cluster, kube, sync.STORAGE_CLASSES)
     except KubeError as exc:
         raise _kube_error(exc) from exc
