@@ -27,6 +27,7 @@ finalizers; PVCs without a class do not get a default class assigned retroactive
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 
 from kubesim import errors
 from kubesim.controllers.base import Controller
@@ -42,6 +43,7 @@ BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 ZONE = "topology.kubernetes.io/zone"
+RESYNC = 15  # seconds between repeats of a waiting claim's event
 
 
 def _size(obj_resources: dict | None) -> int:
@@ -82,9 +84,14 @@ class PersistentVolumeController(Controller):
     component = "persistentvolume-controller"
     watches = ("PersistentVolumeClaim", "PersistentVolume", "StorageClass", "Pod")
 
+    def __init__(self) -> None:
+        self.notified: dict[tuple[str, str], datetime] = {}
+
     def reconcile(self, ctx) -> None:
         cluster = ctx.cluster
         claims = cluster.list("v1", "PersistentVolumeClaim")
+        if len(self.notified) > 10_000:
+            self.notified.clear()
         if not claims and not cluster.list("v1", "PersistentVolume"):
             return
         for pvc in claims:
@@ -132,7 +139,7 @@ class PersistentVolumeController(Controller):
         if wait:
             node = self.consumer_node(ctx, pvc)
             if node is None:
-                record(
+                self.notify(
                     ctx,
                     pvc,
                     "Normal",
@@ -146,7 +153,7 @@ class PersistentVolumeController(Controller):
             return
         if sc is None:
             if class_name:
-                record(
+                self.notify(
                     ctx,
                     pvc,
                     "Warning",
@@ -154,7 +161,7 @@ class PersistentVolumeController(Controller):
                     f'storageclass.storage.k8s.io "{class_name}" not found',
                 )
             else:
-                record(
+                self.notify(
                     ctx,
                     pvc,
                     "Normal",
@@ -163,7 +170,7 @@ class PersistentVolumeController(Controller):
                 )
             return
         if sc.get("provisioner") == NO_PROVISIONER:
-            record(
+            self.notify(
                 ctx,
                 pvc,
                 "Normal",
@@ -175,6 +182,17 @@ class PersistentVolumeController(Controller):
             )
             return
         self.provision(ctx, pvc, sc, node)
+
+    def notify(self, ctx, pvc: dict, kind: str, reason: str, message: str) -> None:
+        """Record a waiting claim's event at most once per resync period, as the
+        controller's periodic sync would (a busy cluster wakes this controller often)."""
+        key = (pvc["metadata"]["uid"], reason)
+        now = ctx.clock.now()
+        last = self.notified.get(key)
+        if last is not None and (now - last).total_seconds() < RESYNC:
+            return
+        self.notified[key] = now
+        record(ctx, pvc, kind, reason, message)
 
     def consumer_node(self, ctx, pvc: dict) -> str | None:
         selected = (pvc["metadata"].get("annotations") or {}).get(SELECTED_NODE)
