@@ -2,11 +2,15 @@ import django_filters
 
 from apps.core.filters import SearchFilterSet, restricted
 
+from . import providers
 from .models import Cluster, Node
 
 
 class ClusterFilterSet(SearchFilterSet):
     search_fields = ("name", "display_name", "description", "api_server")
+    provider = django_filters.ChoiceFilter(
+        choices=[(name, provider.label) for name, provider in providers.PROVIDERS.items()]
+    )
 
     class Meta:
         model = Cluster

@@ -34,7 +34,9 @@ class ClusterForm(forms.Form):
         help_text=_("Lower-case letters, digits and '-'; unique among live clusters."),
     )
     display_name = forms.CharField(label=_("Display name"), max_length=100, required=False)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     version = forms.ChoiceField(label=_("Kubernetes version"))
     control_plane_nodes = forms.TypedChoiceField(
         label=_("Control-plane nodes"),

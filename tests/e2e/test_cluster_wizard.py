@@ -80,3 +80,32 @@ def test_admin_creates_a_sandbox_cluster_and_watches_the_progress(
     expect(nodes).to_have_count(5)
     expect(page.get_by_test_id("cluster-health")).to_contain_text("1.31.4")
     assert errors == []
+
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters:
+- name: lab
+  cluster: {server: "https://lab.example.com:6443"}
+users:
+- name: lab-admin
+  user: {token: secret}
+contexts:
+- name: lab-admin@lab
+  context: {cluster: lab, user: lab-admin}
+- name: lab-readonly@lab
+  context: {cluster: lab, user: lab-admin}
+"""
+
+
+def test_the_context_choice_follows_the_pasted_kubeconfig(sign_in, live_server):
+    page = sign_in("admin")
+    page.goto(f"{live_server.url}/clusters/add/")
+    page.get_by_test_id("provider-kubeconfig").click()
+    context = page.locator("select[name=context]")
+    expect(context.locator("option")).to_have_count(1)
+    page.fill("textarea[name=kubeconfig]", KUBECONFIG)  # HTMX re-renders the field
+    expect(context.locator("option")).to_have_count(3)
+    context.select_option("lab-readonly@lab")
+    expect(context).to_have_value("lab-readonly@lab")
