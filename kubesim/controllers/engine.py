@@ -51,7 +51,7 @@ MODULES = (
     "services",
     "disruption",
 )
-MAX_ROUNDS = 50  # rounds per quiesce: a controller that never settles cannot hang the loop
+MAX_ROUNDS = 500  # rounds per quiesce: a controller that never settles cannot hang the loop
 MAX_STEPS = 100_000  # timer steps per advance()
 IDLE_WAKE = 1.0  # real seconds the background task sleeps at most (time factor changes)
 BUDGET = 0.1  # real seconds the background task reconciles before letting requests in
