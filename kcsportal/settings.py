@@ -106,7 +106,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so a Celery worker thread in the tests sees the same
     # test database as the test itself; one per process, so test runs can overlap.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # IMMEDIATE: a transaction takes SQLite's write lock when it begins, so concurrent
+    # writers wait their turn (timeout) instead of failing with "database is locked"
+    # when a read lock cannot be upgraded (e.g. two scale-outs of one cluster at once).
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.text("REDIS_URL")

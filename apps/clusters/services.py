@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.core import audit, authz, operations
+from apps.core.models import Operation
 from apps.kube import nodes as kube_nodes
 from apps.kube.errors import KubeError
 from apps.tenancy.models import dns_label
@@ -33,6 +34,18 @@ _LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 
 def cluster_lock(cluster) -> str:
     return f"cluster:{cluster.pk}"
+
+
+def _refuse_while_busy(cluster) -> None:
+    """Name the operation that holds the cluster, rather than only its status."""
+    running = Operation.objects.filter(
+        lock=cluster_lock(cluster), status__in=Operation.UNFINISHED
+    ).first()
+    if running is not None:
+        raise ValidationError(
+            _("%(operation)s is still running here; wait for it to finish.")
+            % {"operation": running}
+        )
 
 
 # --- clusters ----------------------------------------------------------------------
@@ -167,6 +180,7 @@ def scale_out(actor, cluster: Cluster, *, workers: int, zone: str = "", arch: st
     authz.require_cloud_admin(actor)
     if not providers.get(cluster.provider).capabilities.scale_out:
         raise ValidationError(_("Clusters of this provider cannot be scaled out here."))
+    _refuse_while_busy(cluster)
     if cluster.status not in (Cluster.Status.RUNNING, Cluster.Status.DEGRADED):
         raise ValidationError(
             _("The cluster is %(status)s; it can be scaled out when running.")
@@ -241,6 +255,27 @@ def download_kubeconfig(actor, cluster: Cluster) -> str:
 # --- nodes -------------------------------------------------------------------------
 
 
+class _Stale(KubeError):
+    """The node's user labels or taints in Kubernetes are not the ones the portal showed."""
+
+    def __init__(self, live):
+        super().__init__(
+            _(
+                "It was changed by someone else since you loaded it. Reload and apply "
+                "your change again."
+            ),
+            status=409,
+            reason="Conflict",
+        )
+        self.live = live
+
+
+def _store(node: Node, live) -> None:
+    for field, value in node_values(live).items():
+        setattr(node, field, value)
+    node.save()
+
+
 def _node_change(actor, node: Node, action: str, change, detail: dict) -> Node:
     """Apply ``change(kube, name)`` in Kubernetes, then store what Kubernetes answered."""
     authz.require(actor, action, node)
@@ -248,6 +283,8 @@ def _node_change(actor, node: Node, action: str, change, detail: dict) -> Node:
     try:
         answer = change(cluster.kube(), node.name)
     except KubeError as exc:
+        if isinstance(exc, _Stale):
+            _store(node, exc.live)  # so that a reload shows what is there now
         audit.record(
             actor,
             f"node.{action}",
@@ -258,9 +295,7 @@ def _node_change(actor, node: Node, action: str, change, detail: dict) -> Node:
             detail={**detail, "error": exc.message},
         )
         raise ValidationError(exc.message) from exc
-    for field, value in node_values(answer).items():
-        setattr(node, field, value)
-    node.save()
+    _store(node, answer)
     audit.record(
         actor, f"node.{action}", node, project=cluster.project, cluster=cluster.name, detail=detail
     )
@@ -296,32 +331,55 @@ def drain(actor, node: Node):
 
 
 def set_labels(actor, node: Node, labels: dict[str, str]) -> Node:
-    """Replace the node's user labels; protected (system) labels stay as they are."""
+    """Replace the node's user labels; protected (system) labels stay as they are.
+
+    The change is what the user changed from the labels the portal showed (the row). If
+    the user labels in Kubernetes are no longer those (someone else changed them since
+    the last sync), nothing is changed: the user is told to reload, and the row is
+    refreshed. System labels are never sent, so they cannot be lost.
+    """
     labels = {str(k).strip(): str(v).strip() for k, v in labels.items()}
     _validate_labels(labels)
-    current = {k: v for k, v in node.labels.items() if not is_protected(k)}
-    patch = {k: None for k in current if k not in labels}
-    patch.update({k: v for k, v in labels.items() if current.get(k) != v})
-    return _node_change(
-        actor,
-        node,
-        "label",
-        lambda k, n: kube_nodes.patch_labels(k, n, patch),
-        {"labels": labels},
-    )
+    seen = _user_labels(node.labels)
+    patch = {k: None for k in seen if k not in labels}
+    patch.update({k: v for k, v in labels.items() if seen.get(k) != v})
+
+    def change(kube, name):
+        live = kube_nodes.read(kube, name)
+        if _user_labels(live.metadata.labels) != seen:
+            raise _Stale(live)
+        return kube_nodes.patch_labels(kube, name, patch, live.metadata.resource_version)
+
+    return _node_change(actor, node, "label", change, {"labels": labels})
 
 
 def set_taints(actor, node: Node, taints: list[dict]) -> Node:
-    """Replace the node's user taints; taints Kubernetes manages stay as they are."""
+    """Replace the node's user taints; taints Kubernetes manages stay as they are.
+
+    As for labels, a change over user taints someone else changed is refused. The
+    system taints sent back are the node's current ones, exactly as Kubernetes has them
+    (with their timeAdded), never the row's, which may be older.
+    """
     cleaned = _validate_taints(taints)
-    system = [t for t in node.taints if is_protected(t["key"])]
-    return _node_change(
-        actor,
-        node,
-        "taint",
-        lambda k, n: kube_nodes.set_taints(k, n, system + cleaned),
-        {"taints": cleaned},
-    )
+    seen = _user_taints(node.taints)
+
+    def change(kube, name):
+        live = kube_nodes.read(kube, name)
+        current = (live.spec.taints if live.spec else None) or []
+        if _user_taints(node_values(live)["taints"]) != seen:
+            raise _Stale(live)
+        system = [kube.sanitize(t) for t in current if is_protected(t.key)]
+        return kube_nodes.set_taints(kube, name, system + cleaned, live.metadata.resource_version)
+
+    return _node_change(actor, node, "taint", change, {"taints": cleaned})
+
+
+def _user_labels(labels) -> dict:
+    return {k: v for k, v in (labels or {}).items() if not is_protected(k)}
+
+
+def _user_taints(taints: list[dict]) -> list[dict]:
+    return [t for t in taints if not is_protected(t["key"])]
 
 
 def is_protected(key: str) -> bool:

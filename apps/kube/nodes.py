@@ -27,14 +27,25 @@ def cordon(kube: Kube, name: str, unschedulable: bool):
     return kube.call(kube.core.patch_node, name, body)
 
 
-def patch_labels(kube: Kube, name: str, labels: dict[str, str | None]):
+def read(kube: Kube, name: str):
+    return kube.call(kube.core.read_node, name)
+
+
+def _precondition(resource_version: str) -> dict:
+    # A resourceVersion in a patch is a precondition: 409 Conflict if the node changed.
+    return {"resourceVersion": resource_version} if resource_version else {}
+
+
+def patch_labels(kube: Kube, name: str, labels: dict[str, str | None], resource_version=""):
     """Merge ``labels`` into the node's labels; a None value removes that label."""
-    return kube.call(kube.core.patch_node, name, {"metadata": {"labels": labels}})
+    body = {"metadata": {"labels": labels, **_precondition(resource_version)}}
+    return kube.call(kube.core.patch_node, name, body)
 
 
-def set_taints(kube: Kube, name: str, taints: list[dict]):
+def set_taints(kube: Kube, name: str, taints: list[dict], resource_version=""):
     # Taints have no merge key in Kubernetes: the patch replaces the whole list.
-    return kube.call(kube.core.patch_node, name, {"spec": {"taints": taints or None}})
+    body = {"spec": {"taints": taints or None}, "metadata": _precondition(resource_version)}
+    return kube.call(kube.core.patch_node, name, body)
 
 
 def pods_to_evict(kube: Kube, name: str) -> list:
