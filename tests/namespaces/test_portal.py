@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from kubernetes import client as k8s
 
+from apps.core.models import AuditEvent
 from apps.kube.sync import sync_cluster
 from apps.namespaces import services
 from apps.namespaces.models import Namespace
@@ -327,3 +328,33 @@ def test_navigation_offers_namespaces(org, portal):
     assert 'href="/namespaces/"' in portal("member").get("/").content.decode()
     assert 'href="/namespaces/unassigned/"' not in portal("projadmin").get("/").content.decode()
     assert 'href="/namespaces/unassigned/"' in portal("admin").get("/").content.decode()
+
+
+# --- admin site ------------------------------------------------------------------------
+
+
+def test_admin_site_lists_assigns_and_deletes_through_the_services(org, portal, shop, cluster):
+    k8s.CoreV1Api(cluster.kube().api_client).create_namespace({"metadata": {"name": "legacy"}})
+    sync_cluster(cluster)
+    legacy = Namespace.objects.get(cluster=cluster, name="legacy")
+    admin = portal("admin")
+    page = admin.get("/admin/namespaces/namespace/?assigned=no")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "legacy" in html and ">shop<" not in html
+    # Only an unassigned namespace's project can be set, and that assigns it (audited).
+    form = admin.get(f"/admin/namespaces/namespace/{legacy.pk}/change/").content.decode()
+    assert 'name="project"' in form
+    form = admin.get(f"/admin/namespaces/namespace/{shop.pk}/change/").content.decode()
+    assert 'name="project"' not in form
+    response = admin.post(
+        f"/admin/namespaces/namespace/{legacy.pk}/change/", {"project": org.data.pk}
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Namespace.objects.get(pk=legacy.pk).project == org.data
+    assert AuditEvent.objects.filter(action="namespace.assign", target_name="legacy").exists()
+    response = admin.post(f"/admin/namespaces/namespace/{shop.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    row = Namespace.objects.filter(pk=shop.pk).first()
+    assert row is None or row.phase == "Terminating"
+    assert portal("deptadmin").get("/admin/namespaces/namespace/").status_code == 302
