@@ -417,3 +417,58 @@ def test_pages_satisfy_the_content_security_policy(org, portal, shop):
         assert "javascript:" not in html, url
     editor = _text(client.get("/configmaps/add/"))
     assert "/static/js/keyvalue.js" in editor and 'enctype="multipart/form-data"' in editor
+
+
+def test_tls_and_registry_secrets_are_changed_in_full(org, portal, shop):
+    import html
+
+    cert, key = make_pair()
+    tls = services.create_secret(
+        org.member,
+        namespace=shop,
+        name="tls",
+        type=Secret.Type.TLS,
+        data=services.tls_data(cert, key),
+    )
+    client = portal("member")
+    _cert2, key2 = make_pair("b.example.com")
+    page = client.post(
+        f"/secrets/{tls.pk}/edit/",
+        {"resource_version": tls.resource_version, "certificate": cert, "private_key": key2},
+    )
+    assert page.status_code == 200
+    assert "The private key does not match the certificate." in _text(page)
+    cert3, key3 = make_pair("c.example.com")
+    done = client.post(
+        f"/secrets/{tls.pk}/edit/",
+        {"resource_version": tls.resource_version, "certificate": cert3, "private_key": key3},
+    )
+    assert done.status_code == 302
+    assert services.reveal_secret(org.member, tls)["tls.key"].strip() == key3.strip()
+
+    pull = services.create_secret(
+        org.member,
+        namespace=shop,
+        name="pull",
+        type=Secret.Type.DOCKERCONFIGJSON,
+        data=services.dockerconfig_data("ghcr.io", "ci", VALUE),
+    )
+    form = _text(client.get(f"/secrets/{pull.pk}/edit/"))
+    assert VALUE not in form and 'name="password"' in form
+    # A stale YAML edit is refused with the YAML kept, and nothing changes.
+    page = _text(client.get(f"/secrets/{pull.pk}/yaml/"))
+    text = html.unescape(re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.S).group(1))
+    changed = client.post(
+        f"/secrets/{pull.pk}/edit/",
+        {
+            "resource_version": pull.resource_version,
+            "server": "ghcr.io",
+            "username": "robot",
+            "password": "another",
+        },
+    )
+    assert changed.status_code == 302
+    stale = client.post(f"/secrets/{pull.pk}/yaml/", {"yaml": text + "  # mine\n"})
+    assert stale.status_code == 200 and "changed by someone else" in _text(stale)
+    assert "# mine" in html.unescape(_text(stale))
+    assert '"robot"' in services.reveal_secret(org.member, pull)[".dockerconfigjson"]
