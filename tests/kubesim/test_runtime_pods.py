@@ -38,6 +38,11 @@ def test_bare_pod_becomes_running_with_an_ip(rt):  # noqa: F811
     assert reasons[0] == "Scheduled"
     assert {"Pulling", "Pulled", "Created", "Started"} <= set(reasons)
     assert _row(rt, "web")[:4] == ["web", "1/1", "Running", "0"]
+    described = rt.kubectl("describe", "pod", "web").stdout
+    assert "Successfully assigned default/web to worker-" in described
+    assert "Started container app" in described
+    events = rt.kubectl("get", "events", "--field-selector", "involvedObject.name=web").stdout
+    assert "Scheduled" in events and "pod/web" in events
 
 
 def test_readiness_follows_the_probes_initial_delay(rt):  # noqa: F811
