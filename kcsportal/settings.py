@@ -197,6 +197,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ClusterStatusEnum": "apps.clusters.models.Cluster.Status",
+        "OperationStatusEnum": "apps.core.models.Operation.Status",
+    },
 }
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport,
