@@ -1,4 +1,5 @@
-"""A cloud admin gives a project a namespace with a quota, in a real browser."""
+"""A cloud admin gives a project a namespace with a quota, then a ConfigMap in it, in a
+real browser."""
 
 import re
 import time
@@ -12,6 +13,7 @@ from playwright.sync_api import expect
 from apps.clusters import providers
 from apps.clusters import services as cluster_services
 from apps.clusters.models import Cluster
+from apps.kube.sync import sync_cluster
 from apps.namespaces.models import Namespace
 from apps.tenancy.models import Project
 from kcsportal.celery import app
@@ -65,7 +67,7 @@ def running_cluster(demo, worker):
     providers.get("sandbox").delete(cluster, lambda line: None)
 
 
-def test_admin_creates_a_namespace_with_a_quota_and_sees_its_bars(
+def test_admin_creates_a_namespace_with_a_quota_and_a_configmap_in_it(
     sign_in, live_server, running_cluster
 ):
     errors = []
@@ -113,4 +115,26 @@ def test_admin_creates_a_namespace_with_a_quota_and_sees_its_bars(
     row = page.get_by_test_id("object-table").locator("tbody tr", has_text="shop")
     expect(row).to_contain_text("Web shop")
     expect(row.locator("progress")).to_have_count(3)
+
+    # A ConfigMap in the new namespace, through the configuration centre's form.
+    shop = Namespace.objects.get(cluster=running_cluster, name="shop")
+    sync_cluster(running_cluster)  # the quota's status as the beat schedule brings it in
+    before = int(Namespace.objects.get(pk=shop.pk).quota_used.get("configmaps", "0"))
+    page.goto(f"{live_server.url}/configmaps/add/")
+    page.select_option("#id_namespace", str(shop.pk))
+    page.fill("#id_name", "shop-settings")
+    page.fill("input[name=data-0-key]", "GREETING")
+    page.fill("textarea[name=data-0-value]", "hello world")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"/configmaps/\d+/$"))
+    expect(page.get_by_test_id("configmap-values")).to_contain_text("GREETING")
+    live = core.read_namespaced_config_map("shop-settings", "shop")
+    assert live.data == {"GREETING": "hello world"}
+
+    # The namespace's quota usage moved by exactly that ConfigMap.
+    sync_cluster(running_cluster)
+    page.goto(f"{live_server.url}/namespaces/{shop.pk}/")
+    configmaps = page.get_by_test_id("quota").locator("tr[data-quota-key='configmaps']")
+    expect(configmaps).to_contain_text(f"{before + 1}")
+    expect(configmaps.locator("progress")).to_have_attribute("value", str((before + 1) * 20))
     assert errors == []
