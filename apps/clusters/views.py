@@ -1,4 +1,3 @@
-from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from apps.core import authz
 from apps.core.models import Operation
 from apps.core.tables import OperationTable
 from apps.core.views import (
+    ObjectActionView,
     ObjectDeleteView,
     ObjectDetailView,
     ObjectFormView,
@@ -167,17 +167,6 @@ class ClusterScaleOutView(ObjectFormView):
 
     def perform(self, form):
         return services.scale_out(self.request.user, self.object, **form.service_arguments())
-
-
-class ObjectActionView(ObjectFormView):
-    """A button (POST) that calls a service; on GET, a page that asks to confirm."""
-
-    form_class = django_forms.Form
-    template_name = "clusters/object_action.html"
-    button = ""
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "button": self.button}
 
 
 class ClusterRetryView(ObjectActionView):

@@ -121,22 +121,41 @@ class ServiceFormView(PortalView, FormView):
 
 
 class ObjectFormView(ServiceFormView):
-    """Edit (or act on) one restricted object through a service."""
+    """Edit (or act on) one restricted object through a service.
+
+    The form is only shown to users who may take ``action`` (403 for those who
+    only see the object, 404 for the rest); the service checks again on POST.
+    """
 
     model = None
     action = "change"
+
+    def required_action(self) -> str:
+        return self.action
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             self.object = get_object_or_404(
                 self.model.objects.restrict(request.user, "view"), pk=kwargs["pk"]
             )
+            authz.require(request.user, self.required_action(), self.object)
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["object"] = self.object
         return context
+
+
+class ObjectActionView(ObjectFormView):
+    """A button (POST) that calls a service; on GET, a page that asks to confirm."""
+
+    form_class = forms.Form
+    template_name = "core/object_action.html"
+    button = ""
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "button": self.button}
 
 
 class ObjectYamlView(ObjectFormView):
@@ -150,6 +169,10 @@ class ObjectYamlView(ObjectFormView):
     template_name = "core/object_yaml.html"
     read = None
     write = None
+    read_action = "view"  # who may see the YAML; ``action`` is who may apply it
+
+    def required_action(self) -> str:
+        return self.read_action if self.request.method in ("GET", "HEAD") else self.action
 
     def get_form_class(self):
         from .forms import YamlForm
@@ -261,6 +284,7 @@ class OperationView(ObjectDetailView):
 
 class OperationCancelView(ObjectFormView):
     model = Operation
+    action = "cancel"
     form_class = forms.Form
     title = gettext_lazy("Cancel operation")
 

@@ -1,12 +1,12 @@
 """Storage pages: classes and volumes (infrastructure), claims (tenants' namespaces)."""
 
-from django import forms as django_forms
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import authz
 from apps.core.views import (
+    ObjectActionView,
     ObjectDeleteView,
     ObjectDetailView,
     ObjectFormView,
@@ -18,30 +18,6 @@ from apps.namespaces.models import Namespace
 
 from . import filters, forms, services, tables
 from .models import PersistentVolume, PersistentVolumeClaim, StorageClass
-
-
-class CloudAdminOnly:
-    """Pages of actions only cloud admins may take (others get 403, or 404 if unseen)."""
-
-    def get(self, request, *args, **kwargs):
-        authz.require_cloud_admin(request.user)
-        return super().get(request, *args, **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        authz.require_cloud_admin(request.user)
-        return super().post(request, *args, **kwargs)
-
-
-class ObjectActionView(ObjectFormView):
-    """A button (POST) that calls a service; on GET, a page that asks to confirm."""
-
-    form_class = django_forms.Form
-    template_name = "storage/object_action.html"
-    button = ""
-
-    def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "button": self.button}
-
 
 # --- storage classes ----------------------------------------------------------------
 
@@ -94,7 +70,7 @@ class StorageClassCreateView(ServiceFormView):
         return services.create_storage_class(self.request.user, **form.cleaned_data)
 
 
-class StorageClassDefaultView(CloudAdminOnly, ObjectActionView):
+class StorageClassDefaultView(ObjectActionView):
     model = StorageClass
     title = button = _("Make default")
     default = True
@@ -108,12 +84,13 @@ class StorageClassUndefaultView(StorageClassDefaultView):
     default = False
 
 
-class StorageClassYamlView(CloudAdminOnly, ObjectYamlView):
+class StorageClassYamlView(ObjectYamlView):
     model = StorageClass
+    read_action = "view_yaml"  # cloud admins only, like every change of a class
     read = services.storage_class_yaml
 
 
-class StorageClassDeleteView(CloudAdminOnly, ObjectDeleteView):
+class StorageClassDeleteView(ObjectDeleteView):
     model = StorageClass
     confirm_by_name = True
 
@@ -157,12 +134,13 @@ class PersistentVolumeView(ObjectDetailView):
         return context
 
 
-class PersistentVolumeYamlView(CloudAdminOnly, ObjectYamlView):
+class PersistentVolumeYamlView(ObjectYamlView):
     model = PersistentVolume
+    read_action = "view_yaml"  # cloud admins only
     read = services.volume_yaml
 
 
-class PersistentVolumeDeleteView(CloudAdminOnly, ObjectDeleteView):
+class PersistentVolumeDeleteView(ObjectDeleteView):
     model = PersistentVolume
     confirm_by_name = True
 

@@ -85,6 +85,7 @@ class DepartmentDeleteView(ObjectDeleteView):
 
 class DepartmentAdminAddView(ObjectFormView):
     model = Department
+    action = "manage_admins"
     form_class = forms.DepartmentAdminAddForm
     title = _("Add department admin")
 
@@ -188,6 +189,7 @@ class MembershipListView(ObjectListView):
 
 class MemberAddView(ObjectFormView):
     model = Project
+    action = "manage_members"
     form_class = forms.MemberAddForm
     title = _("Add member")
 
