@@ -36,6 +36,25 @@ def cluster_lock(cluster) -> str:
     return f"cluster:{cluster.pk}"
 
 
+def _start(actor, kind: str, task, cluster: Cluster, *args, target=None):
+    """Start a long operation on the cluster, holding its lock (one at a time)."""
+    return operations.start(
+        actor,
+        kind,
+        task,
+        target=target or cluster,
+        project=cluster.project,
+        args=args,
+        lock=cluster_lock(cluster),
+    )
+
+
+def _audit(actor, action: str, target, cluster: Cluster, **kwargs):
+    return audit.record(
+        actor, action, target, project=cluster.project, cluster=cluster.name, **kwargs
+    )
+
+
 def _refuse_while_busy(cluster) -> None:
     """Name the operation that holds the cluster, rather than only its status."""
     running = Operation.objects.filter(
@@ -130,21 +149,12 @@ def create_cluster(
         )
         cluster.full_clean(exclude=["kubeconfig"])
         cluster.save()
-        operation = operations.start(
-            actor,
-            "cluster.create",
-            provision_cluster,
-            target=cluster,
-            project=cluster.project,
-            args=(cluster.pk,),
-            lock=cluster_lock(cluster),
-        )
-        audit.record(
+        operation = _start(actor, "cluster.create", provision_cluster, cluster, cluster.pk)
+        _audit(
             actor,
             "cluster.create",
             cluster,
-            project=cluster.project,
-            cluster=cluster.name,
+            cluster,
             detail={"provider": provider, **cluster.spec},
         )
     return cluster, operation
@@ -161,16 +171,8 @@ def retry_cluster(actor, cluster: Cluster):
         Cluster.objects.filter(pk=cluster.pk).update(
             status=Cluster.Status.PROVISIONING, status_message=""
         )
-        operation = operations.start(
-            actor,
-            "cluster.create",
-            provision_cluster,
-            target=cluster,
-            project=cluster.project,
-            args=(cluster.pk,),
-            lock=cluster_lock(cluster),
-        )
-        audit.record(actor, "cluster.retry", cluster, project=cluster.project, cluster=cluster.name)
+        operation = _start(actor, "cluster.create", provision_cluster, cluster, cluster.pk)
+        _audit(actor, "cluster.retry", cluster, cluster)
     return operation
 
 
@@ -197,22 +199,15 @@ def scale_out(actor, cluster: Cluster, *, workers: int, zone: str = "", arch: st
     with transaction.atomic():
         # The target is fixed now, so a re-run of the task adds only what is missing.
         target = cluster.nodes.filter(role=Node.Role.WORKER, zone=zone).count() + workers
-        operation = operations.start(
-            actor,
-            "cluster.scale_out",
-            scale_out_cluster,
-            target=cluster,
-            project=cluster.project,
-            args=(cluster.pk, target, zone, arch),
-            lock=cluster_lock(cluster),
+        operation = _start(
+            actor, "cluster.scale_out", scale_out_cluster, cluster, cluster.pk, target, zone, arch
         )
         Cluster.objects.filter(pk=cluster.pk).update(status=Cluster.Status.SCALING)
-        audit.record(
+        _audit(
             actor,
             "cluster.scale_out",
             cluster,
-            project=cluster.project,
-            cluster=cluster.name,
+            cluster,
             detail={"workers": workers, "zone": zone, "arch": arch},
         )
     return operation
@@ -225,19 +220,9 @@ def delete_cluster(actor, cluster: Cluster):
     if cluster.status == Cluster.Status.DELETED:
         raise ValidationError(_("The cluster is already deleted."))
     with transaction.atomic():
-        operation = operations.start(
-            actor,
-            "cluster.delete",
-            delete_task,
-            target=cluster,
-            project=cluster.project,
-            args=(cluster.pk,),
-            lock=cluster_lock(cluster),
-        )
+        operation = _start(actor, "cluster.delete", delete_task, cluster, cluster.pk)
         Cluster.objects.filter(pk=cluster.pk).update(status=Cluster.Status.DELETING)
-        audit.record(
-            actor, "cluster.delete", cluster, project=cluster.project, cluster=cluster.name
-        )
+        _audit(actor, "cluster.delete", cluster, cluster)
     return operation
 
 
@@ -246,9 +231,7 @@ def download_kubeconfig(actor, cluster: Cluster) -> str:
     authz.require(actor, "download_kubeconfig", cluster)
     if not cluster.kubeconfig:
         raise ValidationError(_("The cluster has no kubeconfig yet."))
-    audit.record(
-        actor, "cluster.kubeconfig.download", cluster, project=cluster.project, cluster=cluster.name
-    )
+    _audit(actor, "cluster.kubeconfig.download", cluster, cluster)
     return cluster.kubeconfig
 
 
@@ -315,17 +298,12 @@ def drain(actor, node: Node):
 
     authz.require(actor, "drain", node)
     with transaction.atomic():
-        operation = operations.start(
+        operation = _start(actor, "node.drain", drain_node, node.cluster, node.pk, target=node)
+        _audit(
             actor,
             "node.drain",
-            drain_node,
-            target=node,
-            project=node.cluster.project,
-            args=(node.pk,),
-            lock=cluster_lock(node.cluster),
-        )
-        audit.record(
-            actor, "node.drain", node, project=node.cluster.project, cluster=node.cluster.name
+            node,
+            node.cluster,
         )
     return operation
 

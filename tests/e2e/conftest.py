@@ -4,6 +4,10 @@ import os
 import shutil
 
 import pytest
+from celery.contrib.testing.worker import start_worker
+
+from kcsportal.celery import app
+from kubesim.testing import KubesimServer
 
 # Playwright's sync API runs an event loop in the test thread; the test's own
 # database calls are still synchronous, which Django must be told is fine.
@@ -44,3 +48,37 @@ def sign_in(page, live_server, demo):
         return page
 
     return sign_in
+
+
+@pytest.fixture
+def sandbox(settings):
+    """kubesim in this process, used by the sandbox provider."""
+    server = KubesimServer()
+    settings.KUBESIM_URL = server.url
+    yield server
+    server.stop()
+
+
+def _broker(url):
+    """Send and take tasks through ``url`` from now on (dropping pooled connections)."""
+    app.conf.broker_url = url
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def worker(transactional_db, sandbox):
+    """A real Celery worker thread running what the browser starts.
+
+    Its queue is in this process's memory: a shared one (the filesystem queue under
+    var/) would hand this test's tasks to workers of other test runs, and theirs to it.
+    """
+    saved = app.conf.broker_url
+    app.conf.task_always_eager = False
+    _broker("memory://")
+    try:
+        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
+            yield
+    finally:
+        _broker(saved)

@@ -3,46 +3,9 @@
 import re
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from playwright.sync_api import expect
 
-from kcsportal.celery import app
-from kubesim.testing import KubesimServer
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def sandbox(settings):
-    server = KubesimServer()
-    settings.KUBESIM_URL = server.url
-    yield server
-    server.stop()
-
-
-def _broker(url):
-    """Send and take tasks through ``url`` from now on (dropping pooled connections)."""
-    app.conf.broker_url = url
-    app._pool = None
-    if "amqp" in app.__dict__:
-        app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def worker(transactional_db, sandbox):
-    """A real Celery worker thread running the operation the browser starts.
-
-    Its queue is in this process's memory: a shared one (the filesystem queue under
-    var/) would hand this test's tasks to workers of other test runs, and theirs to it.
-    """
-    saved = app.conf.broker_url
-    app.conf.task_always_eager = False
-    _broker("memory://")
-    try:
-        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
-            yield
-    finally:
-        _broker(saved)
 
 
 def test_admin_creates_a_sandbox_cluster_and_watches_the_progress(

@@ -5,7 +5,6 @@ import re
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.contrib.auth import get_user_model
 from kubernetes import client as k8s
 from playwright.sync_api import expect
@@ -16,39 +15,8 @@ from apps.clusters.models import Cluster
 from apps.kube.sync import sync_cluster
 from apps.namespaces.models import Namespace
 from apps.tenancy.models import Project
-from kcsportal.celery import app
-from kubesim.testing import KubesimServer
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def sandbox(settings):
-    server = KubesimServer()
-    settings.KUBESIM_URL = server.url
-    yield server
-    server.stop()
-
-
-def _broker(url):
-    """Send and take tasks through ``url`` from now on (dropping pooled connections)."""
-    app.conf.broker_url = url
-    app._pool = None
-    if "amqp" in app.__dict__:
-        app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def worker(transactional_db, sandbox):
-    """A real Celery worker thread, with its queue in this process's memory."""
-    saved = app.conf.broker_url
-    app.conf.task_always_eager = False
-    _broker("memory://")
-    try:
-        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
-            yield
-    finally:
-        _broker(saved)
 
 
 @pytest.fixture
