@@ -268,20 +268,17 @@ def _node_change(actor, node: Node, action: str, change, detail: dict) -> Node:
     except KubeError as exc:
         if isinstance(exc, _Stale):
             _store(node, exc.live)  # so that a reload shows what is there now
-        audit.record(
+        _audit(
             actor,
             f"node.{action}",
             node,
-            project=cluster.project,
-            cluster=cluster.name,
+            cluster,
             result="failure",
             detail={**detail, "error": exc.message},
         )
         raise ValidationError(exc.message) from exc
     _store(node, answer)
-    audit.record(
-        actor, f"node.{action}", node, project=cluster.project, cluster=cluster.name, detail=detail
-    )
+    _audit(actor, f"node.{action}", node, cluster, detail=detail)
     return node
 
 
