@@ -21,9 +21,7 @@ def test_valid_object_gets_its_namespace_filled_in():
 
 
 def test_malformed_yaml_says_where():
-    with pytest.raises(
-        ValidationError, match="line 2, column 11: mapping values are not allowed"
-    ):
+    with pytest.raises(ValidationError, match="line 2, column 11: mapping values are not allowed"):
         kyaml.load("kind: ConfigMap\nmetadata: :\n  name: x\n")
 
 
