@@ -55,6 +55,10 @@ class KeyValueRow(forms.Form):
     )
     file = forms.FileField(label=_("Or a file"), required=False)
 
+    def clean_value(self):
+        # Browsers send a textarea's line breaks as CRLF; configuration files want LF.
+        return self.cleaned_data["value"].replace("\r\n", "\n")
+
     def clean_file(self):
         upload = self.cleaned_data.get("file")
         if upload and upload.size > MAX_FILE:

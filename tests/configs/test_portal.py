@@ -472,3 +472,11 @@ def test_tls_and_registry_secrets_are_changed_in_full(org, portal, shop):
     assert stale.status_code == 200 and "changed by someone else" in _text(stale)
     assert "# mine" in html.unescape(_text(stale))
     assert '"robot"' in services.reveal_secret(org.member, pull)[".dockerconfigjson"]
+
+
+def test_multiline_values_typed_in_a_browser_are_stored_with_unix_line_breaks():
+    from apps.configs.forms import KeyValueRow
+
+    row = KeyValueRow(data={"key": "nginx.conf", "value": "server {\r\n  listen 80;\r\n}\r\n"})
+    assert row.is_valid()
+    assert row.cleaned_data["value"] == "server {\n  listen 80;\n}\n"
