@@ -119,6 +119,24 @@ def _kube_error(exc: KubeError, field: str | None = None):
     return ValidationError({field: exc.message} if field else exc.message)
 
 
+def current_usage(actor, namespace: Namespace) -> bool:
+    """Refresh the namespace's quota use from Kubernetes, for its page.
+
+    Sync keeps lists up to date within a minute; a namespace's own page shows
+    use as it is now, so a ConfigMap just created counts at once. Returns
+    False, keeping the last known figures, when the cluster does not answer.
+    """
+    authz.require(actor, "view", namespace)
+    try:
+        hard, used, _version = kube_ns.read_quota(namespace.cluster.kube(retries=1), namespace.name)
+    except KubeError:
+        return False
+    if (hard, used) != (namespace.quota_hard, namespace.quota_used):
+        namespace.quota_hard, namespace.quota_used = hard, used
+        Namespace.objects.filter(pk=namespace.pk).update(quota_hard=hard, quota_used=used)
+    return True
+
+
 # --- create, change, delete ---------------------------------------------------------
 
 

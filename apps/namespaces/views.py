@@ -72,6 +72,7 @@ class NamespaceView(ObjectDetailView):
         )
         members = services.members(namespace)
         context.update(
+            usage_is_live=active and services.current_usage(user, namespace),
             quota=tables.quota_rows(namespace),
             members=members,
             can_change=can_change,

@@ -99,8 +99,7 @@ def test_admin_creates_a_namespace_with_a_quota_and_a_configmap_in_it(
     live = core.read_namespaced_config_map("shop-settings", "shop")
     assert live.data == {"GREETING": "hello world"}
 
-    # The namespace's quota usage moved by exactly that ConfigMap.
-    sync_cluster(running_cluster)
+    # The namespace's quota usage moved by exactly that ConfigMap, at once.
     page.goto(f"{live_server.url}/namespaces/{shop.pk}/")
     configmaps = page.get_by_test_id("quota").locator("tr[data-quota-key='configmaps']")
     expect(configmaps).to_contain_text(f"{before + 1}")
