@@ -2,9 +2,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
-from kubernetes.utils import parse_quantity
 
 from apps.core.tables import Column, Table
+from apps.kube.quantity import parse
 
 from . import providers
 
@@ -13,7 +13,7 @@ GIB = Decimal(1024**3)
 
 def quantity(value) -> Decimal | None:
     try:
-        return parse_quantity(value) if value not in (None, "") else None
+        return parse(value) if value not in (None, "") else None
     except ValueError:
         return None
 
