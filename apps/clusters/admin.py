@@ -1,32 +1,13 @@
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, for_each
 
 from . import health, services
 from .models import Cluster, Node
 
 HIDDEN = ("kubeconfig", "kubeconfig_context", "provision_step")
-
-
-def _for_each(modeladmin, request, queryset, call, done):
-    """Run ``call(obj)`` (a service) on each selected object and report each result.
-
-    ``done(n)`` is the success message for n objects (an ngettext).
-    """
-    count = 0
-    for obj in queryset:
-        try:
-            call(obj)
-        except (ValidationError, PermissionDenied) as exc:
-            error = " ".join(getattr(exc, "messages", [str(exc)]))
-            modeladmin.message_user(request, f"{obj}: {error}", messages.ERROR)
-        else:
-            count += 1
-    if count:
-        modeladmin.message_user(request, done(count) % {"n": count}, messages.SUCCESS)
 
 
 class KubernetesAdmin(ReadOnlyAdmin):
@@ -63,7 +44,7 @@ class ClusterAdmin(KubernetesAdmin):
 
     @admin.action(description=_("Sync and check the health of the selected clusters"))
     def check_health(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset.filter(status__in=health.OBSERVED),
@@ -75,7 +56,7 @@ class ClusterAdmin(KubernetesAdmin):
 
     @admin.action(description=_("Retry the creation of the selected clusters"))
     def retry(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset,
@@ -89,7 +70,7 @@ class ClusterAdmin(KubernetesAdmin):
 
     @admin.action(description=_("Delete the selected clusters (tears them down)"))
     def delete_clusters(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset,
@@ -120,7 +101,7 @@ class NodeAdmin(KubernetesAdmin):
 
     @admin.action(description=_("Cordon the selected nodes"))
     def cordon(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset.select_related("cluster"),
@@ -130,7 +111,7 @@ class NodeAdmin(KubernetesAdmin):
 
     @admin.action(description=_("Uncordon the selected nodes"))
     def uncordon(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset.select_related("cluster"),
@@ -140,7 +121,7 @@ class NodeAdmin(KubernetesAdmin):
 
     @admin.action(description=_("Drain the selected nodes"))
     def drain(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset.select_related("cluster"),

@@ -56,15 +56,26 @@ class PortalModelAdmin(CloudAdminOnly, admin.ModelAdmin):
         self.remove(request.user, obj)
 
     def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            try:
-                self.remove(request.user, obj)
-            except (ValidationError, PermissionDenied) as exc:
-                self.message_user(request, f"{obj}: {' '.join(_messages(exc))}", messages.ERROR)
+        for_each(self, request, queryset, lambda obj: self.remove(request.user, obj))
 
 
-def _messages(exc):
-    return getattr(exc, "messages", [str(exc)])
+def for_each(modeladmin, request, queryset, call, done=None):
+    """Run ``call(obj)`` (a service) on each selected object and report each result.
+
+    A refusal for one object is shown and the others go on. ``done(n)`` is the
+    success message for n objects (an ngettext with ``%(n)s``).
+    """
+    count = 0
+    for obj in queryset:
+        try:
+            call(obj)
+        except (ValidationError, PermissionDenied) as exc:
+            error = " ".join(getattr(exc, "messages", [str(exc)]))
+            modeladmin.message_user(request, f"{obj}: {error}", messages.ERROR)
+        else:
+            count += 1
+    if count and done is not None:
+        modeladmin.message_user(request, done(count) % {"n": count}, messages.SUCCESS)
 
 
 class ReadOnlyAdmin(PortalModelAdmin):

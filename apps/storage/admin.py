@@ -1,28 +1,13 @@
 """Storage in the admin site: mirrored rows are read-only; changes go through services."""
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, for_each
 
 from . import services
 from .models import PersistentVolume, PersistentVolumeClaim, StorageClass
-
-
-def _for_each(modeladmin, request, queryset, call, done):
-    count = 0
-    for obj in queryset:
-        try:
-            call(obj)
-        except (ValidationError, PermissionDenied) as exc:
-            error = " ".join(getattr(exc, "messages", [str(exc)]))
-            modeladmin.message_user(request, f"{obj}: {error}", messages.ERROR)
-        else:
-            count += 1
-    if count:
-        modeladmin.message_user(request, done(count) % {"n": count}, messages.SUCCESS)
 
 
 class StorageAdmin(ReadOnlyAdmin):
@@ -57,7 +42,7 @@ class StorageClassAdmin(StorageAdmin):
 
     @admin.action(description=_("Make the selected class its cluster's default"))
     def make_default(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset.select_related("cluster"),
@@ -69,7 +54,7 @@ class StorageClassAdmin(StorageAdmin):
 
     @admin.action(description=_("Delete the selected storage classes"))
     def delete_classes(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset.select_related("cluster"),
@@ -100,7 +85,7 @@ class PersistentVolumeAdmin(StorageAdmin):
 
     @admin.action(description=_("Delete the selected persistent volumes"))
     def delete_volumes(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset.select_related("cluster"),
@@ -134,7 +119,7 @@ class PersistentVolumeClaimAdmin(StorageAdmin):
 
     @admin.action(description=_("Delete the selected volume claims"))
     def delete_claims(self, request, queryset):
-        _for_each(
+        for_each(
             self,
             request,
             queryset.select_related("cluster", "namespace"),
