@@ -138,7 +138,6 @@ def test_custom_resources_create_and_apply_with_validation(kubectl):
     assert applied.returncode == 0, applied.stderr
 
 
-@pytest.mark.xfail(reason="the server must pass the CRD's printer columns to to_table")
 def test_custom_resources_print_their_printer_columns(kubectl):
     assert kubectl("create", "-f", "-", stdin=CRD).returncode == 0
     assert kubectl("create", "-f", "-", stdin=CRONTAB).returncode == 0
