@@ -7,4 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        from django.utils.module_loading import autodiscover_modules
+
         from . import signals  # noqa: F401  (connects the Celery context handlers)
+
+        # Every process (not only workers) needs the operation kinds that the
+        # apps' tasks modules declare, to show their names.
+        autodiscover_modules("tasks")

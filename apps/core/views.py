@@ -244,6 +244,7 @@ class DashboardView(PortalView, TemplateView):
     def get_context_data(self, **kwargs):
         from django.db.models import Count
 
+        from apps.clusters.models import Cluster
         from apps.tenancy.models import Membership, Project
 
         context = super().get_context_data(**kwargs)
@@ -258,6 +259,7 @@ class DashboardView(PortalView, TemplateView):
         context.update(
             projects=[(project, roles.get(project.pk)) for project in projects],
             operations=Operation.objects.restrict(user, "view").select_related("project")[:10],
+            clusters=Cluster.objects.restrict(user, "view").exclude(status=Cluster.Status.DELETED),
         )
         return context
 

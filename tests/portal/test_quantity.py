@@ -7,7 +7,14 @@ from apps.kube import quantity
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("500m", "0.5"), ("2", "2"), ("1Gi", str(2**30)), ("1.5G", "1500000000"), ("0", "0")],
+    [
+        ("500m", "0.5"),
+        ("2", "2"),
+        ("1Gi", str(2**30)),
+        ("1.5G", "1500000000"),
+        ("0", "0"),
+        ("152391876n", "0.152391876"),
+    ],
 )
 def test_parse(text, value):
     assert quantity.parse(text) == Decimal(value)
