@@ -11,9 +11,13 @@ User = get_user_model()
 
 
 class UsernameField(serializers.SlugRelatedField):
-    """Users are named by username; the directory itself is not browsable."""
+    """Users are named by username; the directory itself is not browsable.
+
+    The browsable API's HTML form shows a text input, not a dropdown of every user.
+    """
 
     def __init__(self, **kwargs):
+        kwargs.setdefault("style", {"base_template": "input.html"})
         super().__init__(
             slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs
         )
