@@ -45,7 +45,38 @@ def parse_kubeconfig(text: str) -> dict:
         raise InvalidKubeconfig("it has no clusters")
     if not data.get("contexts"):
         raise InvalidKubeconfig("it has no contexts")
+    _refuse_local_access(data)
     return data
+
+
+# What would make the client run a command or read a file on the portal's own machine
+# (and, for a token file, send its content to whatever server the kubeconfig names).
+# Credentials and certificates must be given inline (token, *-data).
+RUNS_COMMANDS = ("exec", "auth-provider")
+READS_FILES = {
+    "clusters": ("cluster", ("certificate-authority",)),
+    "users": ("user", ("client-certificate", "client-key", "tokenFile", "token-file")),
+}
+
+
+def _refuse_local_access(data: dict) -> None:
+    for section, (inner, keys) in READS_FILES.items():
+        for entry in data.get(section) or []:
+            body = (entry.get(inner) if isinstance(entry, dict) else None) or {}
+            if not isinstance(body, dict):
+                continue
+            commands = [k for k in RUNS_COMMANDS if section == "users" and body.get(k)]
+            if commands:
+                raise InvalidKubeconfig(
+                    f"its user {entry.get('name', '')!r} runs a command ({commands[0]}); "
+                    "give the credentials inline (token or client-certificate-data)"
+                )
+            files = [k for k in keys if body.get(k)]
+            if files:
+                raise InvalidKubeconfig(
+                    f"it names a local file ({files[0]}); give the content inline "
+                    "(the -data fields, or token)"
+                )
 
 
 # Kube.call is the one retry policy. urllib3's own default (3 retries, sleeping whatever
