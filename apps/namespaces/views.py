@@ -160,6 +160,7 @@ class NamespaceMembersView(ObjectFormView):
 
 class NamespaceAssignView(ObjectFormView):
     model = Namespace
+    action = "assign"  # cloud admins only
     form_class = forms.AssignForm
     title = _("Assign to a project")
     success_message = _("The namespace now belongs to the project.")

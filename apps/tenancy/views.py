@@ -1,5 +1,5 @@
 from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -226,9 +226,10 @@ class SwitchProjectView(PortalView, View):
     """Remember the project chosen in the switcher (only one the user may see)."""
 
     def post(self, request):
-        project = get_object_or_404(
-            Project.objects.restrict(request.user, "view"), pk=request.POST.get("project")
-        )
+        chosen = request.POST.get("project", "")
+        if not chosen.isdigit():
+            raise Http404
+        project = get_object_or_404(Project.objects.restrict(request.user, "view"), pk=chosen)
         request.session[SESSION_KEY] = project.pk
         target = request.POST.get("next") or ""
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}):

@@ -39,3 +39,10 @@ def test_api_refuses_anonymous_requests(db):
 
     response = APIClient().get("/api/v1/projects/")
     assert response.status_code in (401, 403)
+
+
+def test_schema_and_docs_need_a_signed_in_user(db):
+    from django.test import Client
+
+    assert Client().get("/api/schema/").status_code in (401, 403)
+    assert Client().get("/api/docs/").status_code in (401, 403)

@@ -276,3 +276,11 @@ def test_department_admin_gains_and_loses_access_with_the_role(org, api):
     )
     assert _names(api("deptadmin").get("/api/v1/projects/")) == []
     assert api("deptadmin").get(f"/api/v1/projects/{org.web.pk}/").status_code == 404
+
+
+def test_project_switcher_answers_404_for_ids_that_are_not_the_users(org, portal):
+    client = portal("member")
+    assert client.post("/projects/switch/", {"project": "abc"}).status_code == 404
+    assert client.post("/projects/switch/", {"project": org.data.pk}).status_code == 404
+    response = client.post("/projects/switch/", {"project": org.web.pk, "next": "/projects/"})
+    assert response.status_code == 302 and response["Location"] == "/projects/"
