@@ -281,6 +281,14 @@ class OperationView(ObjectDetailView):
         context["can_cancel"] = not self.object.is_finished and authz.can(
             self.request.user, "cancel", self.object
         )
+        # A way back to what the operation worked on, for those who may see it.
+        target = self.object.target
+        if (
+            target is not None
+            and hasattr(target, "get_absolute_url")
+            and authz.can(self.request.user, "view", target)
+        ):
+            context["target_url"] = target.get_absolute_url()
         return context
 
 
