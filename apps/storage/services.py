@@ -365,6 +365,25 @@ def claim_yaml(actor, claim: PersistentVolumeClaim) -> str:
     return _yaml(claim.cluster.kube(), *sync.PVC, claim, claim.namespace_name)
 
 
+def current_claim(actor, claim: PersistentVolumeClaim) -> bool:
+    """Refresh the claim from Kubernetes, for its page.
+
+    Sync keeps lists up to date within a minute; a claim's own page shows it as it
+    is now, so one just created shows Bound once Kubernetes has bound it. Returns
+    False, keeping the last known state, when the cluster does not answer.
+    """
+    authz.require(actor, "view", claim)
+    try:
+        obj = objects.read(
+            claim.cluster.kube(retries=1), *sync.PVC, claim.name, claim.namespace_name
+        )
+    except KubeError:
+        return False
+    if obj["metadata"].get("resourceVersion") != claim.resource_version:
+        _mirror_claim(claim, obj)
+    return True
+
+
 def _mirror_claim(claim, obj: dict) -> PersistentVolumeClaim:
     for field, value in sync.claim_values(obj).items():
         setattr(claim, field, value)

@@ -182,6 +182,7 @@ class PersistentVolumeClaimView(ObjectDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, claim = self.request.user, self.object
+        services.current_claim(user, claim)
         can_change = authz.can(user, "change", claim)
         volume = None
         if claim.volume_name:
