@@ -261,6 +261,7 @@ class NodeRowsView(ObjectFormView):
 class NodeLabelsView(NodeRowsView):
     form_class = forms.LabelsForm
     title = _("Labels")
+    success_message = _("The node's labels were saved.")
 
     @classmethod
     def rows(cls, node):
@@ -274,6 +275,7 @@ class NodeLabelsView(NodeRowsView):
 class NodeTaintsView(NodeRowsView):
     form_class = forms.TaintsForm
     title = _("Taints")
+    success_message = _("The node's taints were saved.")
 
     @classmethod
     def rows(cls, node):
@@ -289,6 +291,7 @@ class NodeTaintsView(NodeRowsView):
 class NodeCordonView(ObjectActionView):
     model = Node
     title = button = _("Cordon")
+    success_message = _("The node is cordoned: no new pods will be scheduled on it.")
 
     def perform(self, form):
         return services.cordon(self.request.user, self.object)
@@ -297,6 +300,7 @@ class NodeCordonView(ObjectActionView):
 class NodeUncordonView(ObjectActionView):
     model = Node
     title = button = _("Uncordon")
+    success_message = _("The node accepts new pods again.")
 
     def perform(self, form):
         return services.uncordon(self.request.user, self.object)

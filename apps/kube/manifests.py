@@ -26,11 +26,18 @@ def as_validation_error(exc: KubeError, field: str = "yaml") -> ValidationError:
     return ValidationError({field: exc.message})
 
 
-def replace_from_yaml(kube: Kube, text: str, *, api_version, kind, name, namespace=None) -> dict:
-    """Replace one object with the edited YAML; the answer from Kubernetes as a dict."""
+def replace_from_yaml(
+    kube: Kube, text: str, *, api_version, kind, name, namespace=None, guard=None
+) -> dict:
+    """Replace one object with the edited YAML; the answer from Kubernetes as a dict.
+
+    ``guard(obj)`` may refuse what this user may not set (a ValidationError).
+    """
     obj = kyaml.check(
         kyaml.load(text), api_version=api_version, kind=kind, namespace=namespace, name=name
     )
+    if guard is not None:
+        guard(obj)
     if not obj["metadata"].get("resourceVersion"):
         raise ValidationError(
             {"yaml": _("Keep metadata.resourceVersion: it shows whether someone else changed it.")}
@@ -41,8 +48,12 @@ def replace_from_yaml(kube: Kube, text: str, *, api_version, kind, name, namespa
         raise as_validation_error(exc) from exc
 
 
-def create_from_yaml(kube: Kube, text: str, *, api_version, kind, namespace=None) -> dict:
+def create_from_yaml(
+    kube: Kube, text: str, *, api_version, kind, namespace=None, guard=None
+) -> dict:
     obj = kyaml.check(kyaml.load(text), api_version=api_version, kind=kind, namespace=namespace)
+    if guard is not None:
+        guard(obj)
     try:
         return objects.create(kube, obj)
     except KubeError as exc:

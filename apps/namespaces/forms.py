@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from apps.clusters.models import Cluster
+from apps.core.authz import Role
 from apps.tenancy.models import Project
 
 from .services import COUNT_KEYS, QUOTA_KEYS
@@ -96,10 +97,12 @@ class MembersForm(forms.Form):
 
     def __init__(self, *args, namespace=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # Only members of the namespace's own project can be chosen.
+        # Only members of the namespace's own project; its admins always may work in it.
         self.fields["users"].queryset = (
             get_user_model()
-            .objects.filter(memberships__project=namespace.project_id)
+            .objects.filter(
+                memberships__project=namespace.project_id, memberships__role=Role.MEMBER
+            )
             .order_by("username")
         )
 

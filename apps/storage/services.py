@@ -322,6 +322,31 @@ def create_claim(
     return _created_claim(actor, namespace, created)
 
 
+def _volume_guard(actor, claim: PersistentVolumeClaim | None = None):
+    """Only cloud admins may bind a claim to a volume they name (``spec.volumeName``).
+
+    A tenant naming a volume could take an unbound volume provisioned for someone
+    else; an edited claim may keep the volume Kubernetes bound it to.
+    """
+
+    def bound_to() -> str:
+        if claim is None:
+            return ""
+        live = objects.read(
+            claim.cluster.kube(), "v1", "PersistentVolumeClaim", claim.name, claim.namespace_name
+        )
+        return (live.get("spec") or {}).get("volumeName") or ""
+
+    def guard(obj: dict) -> None:
+        wanted = (obj.get("spec") or {}).get("volumeName") or ""
+        if wanted and not authz.is_cloud_admin(actor) and wanted != bound_to():
+            raise ValidationError(
+                {"yaml": _("Only cloud administrators can bind a claim to a named volume.")}
+            )
+
+    return guard
+
+
 def create_claim_from_yaml(actor, namespace, text: str) -> PersistentVolumeClaim:
     """Create a claim from YAML; it must be a PersistentVolumeClaim of this namespace."""
     _require_work(actor, namespace)
@@ -331,6 +356,7 @@ def create_claim_from_yaml(actor, namespace, text: str) -> PersistentVolumeClaim
         api_version="v1",
         kind="PersistentVolumeClaim",
         namespace=namespace.name,
+        guard=_volume_guard(actor),
     )
     return _created_claim(actor, namespace, created, source="yaml")
 
@@ -401,6 +427,7 @@ def update_claim_yaml(actor, claim: PersistentVolumeClaim, text: str) -> Persist
         kind="PersistentVolumeClaim",
         name=claim.name,
         namespace=claim.namespace_name,
+        guard=_volume_guard(actor, claim),
     )
     with transaction.atomic():
         _mirror_claim(claim, replaced)

@@ -136,3 +136,30 @@ def test_who_may_work_with_claims(org, cluster, shop, lab):
     assert "must stay in namespace shop" in str(error.value)
     services.delete_claim(org.member, claim)
     assert not PersistentVolumeClaim.objects.filter(pk=claim.pk).exists()
+
+
+def test_tenants_cannot_bind_a_claim_to_a_volume_they_name(org, cluster):
+    from django.core.exceptions import ValidationError
+
+    from apps.namespaces import services as ns_services
+    from apps.storage import services as storage_services
+
+    ns = ns_services.create_namespace(
+        org.admin, cluster=cluster, project=org.web, name="pick", quota={}
+    )
+    text = """
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: grab}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+  volumeName: someone-elses-volume
+"""
+    with pytest.raises(ValidationError, match="Only cloud administrators can bind"):
+        storage_services.create_claim_from_yaml(org.projadmin, ns, text)
+    assert (
+        not cluster.kube()
+        .call(cluster.kube().core.list_namespaced_persistent_volume_claim, "pick")
+        .items
+    )
