@@ -71,6 +71,7 @@ NODE_COLUMNS = [
     Column("zone", _("Zone")),
     Column("arch", _("Architecture")),
     Column("ready", _("Status"), template="clusters/cells/node_status.html"),
+    Column("taints", _("Taints"), template="clusters/cells/taints.html"),
     Column("kubelet_version", _("Kubelet")),
     Column("internal_ip", _("Internal IP")),
     ResourceColumn("cpu", _("CPU cores")),

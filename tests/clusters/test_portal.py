@@ -263,6 +263,8 @@ def test_cluster_page_shows_health_nodes_capacity_and_operations(org, portal, cl
     assert "3 / 3" in html  # nodes ready
     assert 'data-testid="cluster-capacity"' in html and "GiB" in html
     assert "Create cluster" in html  # the operation that made it
+    # Taints are in the node table, so a tainted node stands out without opening it.
+    assert "node-role.kubernetes.io/control-plane:NoSchedule" in html
 
 
 def test_scale_out_form_redirects_to_the_operation(org, portal, cluster, run_tasks):
