@@ -6,6 +6,7 @@ import base64
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.namespaces.forms import NamespaceChoiceField
 from apps.namespaces.models import Namespace
 
 from .models import Secret
@@ -13,17 +14,8 @@ from .models import Secret
 MAX_FILE = 1024 * 1024  # Kubernetes refuses objects over ~1 MiB anyway
 
 
-class NamespaceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.cluster.name} / {obj.name}"
-
-
 def namespace_field():
-    return NamespaceField(
-        label=_("Namespace"),
-        queryset=Namespace.objects.none(),
-        help_text=_("The namespaces you may work in."),
-    )
+    return NamespaceChoiceField(help_text=_("The namespaces you may work in."))
 
 
 class PlacedForm(forms.Form):

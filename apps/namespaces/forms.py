@@ -6,7 +6,22 @@ from apps.clusters.models import Cluster
 from apps.core.authz import Role
 from apps.tenancy.models import Project
 
+from .models import Namespace
 from .services import COUNT_KEYS, QUOTA_KEYS
+
+
+class NamespaceChoiceField(forms.ModelChoiceField):
+    """A namespace to create something in, named with its cluster ("demo / shop").
+
+    Callers set the queryset to the namespaces the user may work in.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Namespace"))
+        super().__init__(queryset=Namespace.objects.none(), **kwargs)
+
+    def label_from_instance(self, obj):
+        return f"{obj.cluster.name} / {obj.name}"
 
 
 def quota_field_name(key: str) -> str:

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.clusters.models import Cluster
-from apps.namespaces.models import Namespace
+from apps.namespaces.forms import NamespaceChoiceField
 
 from .models import ACCESS_MODES, BindingMode, ReclaimPolicy, StorageClass
 
@@ -62,7 +62,7 @@ class StorageClassForm(forms.Form):
 
 
 class ClaimForm(forms.Form):
-    namespace = forms.ModelChoiceField(label=_("Namespace"), queryset=Namespace.objects.none())
+    namespace = NamespaceChoiceField()
     name = forms.CharField(label=_("Name"), max_length=253)
     size = forms.CharField(
         label=_("Size"), initial="1Gi", help_text=_("A quantity such as 512Mi, 1Gi or 100Gi.")
@@ -78,7 +78,6 @@ class ClaimForm(forms.Form):
     def __init__(self, *args, namespaces, selected=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["namespace"].queryset = namespaces
-        self.fields["namespace"].label_from_instance = lambda ns: f"{ns.name} ({ns.cluster.name})"
         classes = StorageClass.objects.filter(
             cluster__in=namespaces.values("cluster") if selected is None else [selected.cluster_id]
         )
@@ -90,7 +89,7 @@ class ClaimForm(forms.Form):
 
 
 class ClaimYamlForm(forms.Form):
-    namespace = forms.ModelChoiceField(label=_("Namespace"), queryset=Namespace.objects.none())
+    namespace = NamespaceChoiceField()
     yaml = forms.CharField(
         label=_("YAML"),
         widget=forms.Textarea(attrs={"rows": 20, "spellcheck": "false", "class": "code"}),
@@ -100,7 +99,6 @@ class ClaimYamlForm(forms.Form):
     def __init__(self, *args, namespaces, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["namespace"].queryset = namespaces
-        self.fields["namespace"].label_from_instance = lambda ns: f"{ns.name} ({ns.cluster.name})"
 
 
 class ExpandForm(forms.Form):

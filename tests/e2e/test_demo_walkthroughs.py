@@ -300,7 +300,7 @@ def test_issue_6_a_project_member_works_in_a_namespace_with_a_quota(
     # ... creates a PVC,
     page.get_by_role("link", name="Volume claims").click()
     page.get_by_role("link", name="Add").click()
-    field(main, "Namespace").select_option(label="shop (demo)")
+    field(main, "Namespace").select_option(label="demo / shop")
     field(main, "Name").fill("data")
     field(main, "Size").fill("2Gi")
     page.get_by_role("button", name="Create").click()
