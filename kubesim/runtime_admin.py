@@ -100,8 +100,8 @@ async def post_clock(request: web.Request) -> web.Response:
     if factor is not None:
         sim.clock.set_factor(factor)
         sim.mark_dirty()
-    if advance:
-        sim.advance(advance)
+    if advance is not None:
+        sim.advance(advance)  # 0 reconciles at the current time
     return json_response(_clock(sim))
 
 

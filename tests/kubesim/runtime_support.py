@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import kubernetes
 import pytest
@@ -52,6 +53,32 @@ class Runtime:
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
         return result
+
+    def kubectl_advancing(self, *args: str, step: float = 1, timeout: float = 60):
+        """Run kubectl while simulated time passes (`step` seconds every 0.1 s), for commands
+        that wait for something the controllers do, like `kubectl delete` or `drain`."""
+        process = subprocess.Popen(
+            ["kubectl", "--kubeconfig", str(self.config_file), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"HOME": str(self.home), "PATH": "/usr/bin:/bin"},
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"kubectl {' '.join(args)} did not finish")
+                self.advance(step)
+                time.sleep(0.1)
+            stdout, stderr = process.communicate()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        if process.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {stderr}")
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
     def kubectl_json(self, *args: str) -> dict:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
