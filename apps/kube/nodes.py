@@ -87,10 +87,13 @@ def drain(kube: Kube, name: str, report, *, timeout: float = 300, interval: floa
     """Cordon the node and evict its pods; returns how many were evicted.
 
     ``report(done, total, message)`` is called as pods go. Pods held back by a
-    PodDisruptionBudget are retried until ``timeout`` seconds have passed.
+    PodDisruptionBudget are retried until ``timeout`` seconds have passed. Evicted pods
+    terminate gracefully: as ``kubectl drain`` does, this waits until they are gone
+    (unless the node is not Ready: no kubelet there finishes their deletion).
     """
     cordon(kube, name, True)
     pending = {(p.metadata.namespace, p.metadata.name): p for p in pods_to_evict(kube, name)}
+    evicted = {p.metadata.uid for p in pending.values()}
     total = len(pending)
     report(0, total, f"{total} pods to evict")
     deadline = time.monotonic() + timeout
@@ -106,4 +109,20 @@ def drain(kube: Kube, name: str, report, *, timeout: float = 300, interval: floa
                     f"Timed out: a disruption budget still blocks the eviction of {names}."
                 )
             time.sleep(interval)
+    _wait_until_gone(kube, name, evicted, deadline, min(interval, 0.5))
     return total
+
+
+def _wait_until_gone(kube: Kube, name: str, uids: set, deadline: float, interval: float) -> None:
+    """Wait for the evicted pods (by uid) to leave the node, as long as its kubelet runs."""
+    while True:
+        pods = kube.call(
+            kube.core.list_pod_for_all_namespaces, field_selector=f"spec.nodeName={name}"
+        ).items
+        left = [p for p in pods if p.metadata.uid in uids]
+        if not left or not is_ready(read(kube, name)):
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in left)
+            raise KubeError(f"Timed out: evicted pods are still terminating: {names}.")
+        time.sleep(interval)
