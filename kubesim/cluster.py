@@ -22,7 +22,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
@@ -41,6 +41,7 @@ from kubesim.store import Event, Key, Store, clone
 DEFAULT_VERSION = "1.32.0"
 NAMESPACE_KEY: Key = ("", "namespaces")
 CRD_KEY: Key = ("apiextensions.k8s.io", "customresourcedefinitions")
+POD_KEY: Key = ("", "pods")
 QUOTA_KEY: Key = ("", "resourcequotas")
 FOREGROUND = "foregroundDeletion"
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -52,8 +53,9 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 
 
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now(later: float = 0) -> str:
+    """The API's timestamp of now (or of `later` seconds from now)."""
+    return (datetime.now(UTC) + timedelta(seconds=later)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _optional(module: str):
@@ -336,9 +338,23 @@ class Cluster:
         name: str,
         namespace: str | None = None,
         propagation: str | None = None,
+        grace_period_seconds: int | None = None,
+        preconditions: dict | None = None,
     ) -> dict | None:
+        """Delete; returns the object (gone, or still there with its deletionTimestamp).
+
+        A pod bound to a node is deleted gracefully (see `delete_object`); its kubelet
+        removes it, or `grace_period_seconds=0` does at once.
+        """
         rt = self.resource(api_version, kind)
-        return self.delete_object(rt, namespace or "", name, propagation=propagation)[0]
+        return self.delete_object(
+            rt,
+            namespace or "",
+            name,
+            propagation=propagation,
+            preconditions=preconditions,
+            grace_period=grace_period_seconds,
+        )[0]
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -575,8 +591,13 @@ class Cluster:
             self._record(old, new, manager, "Update")
         if dry_run:
             return new
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            self.store.put(rt.key, new)  # the last finalizer went: the object goes now
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and not old_meta.get("deletionGracePeriodSeconds")
+        ):
+            # the last finalizer went (and no graceful deletion is pending): it goes now
+            self.store.put(rt.key, new)
             return self._remove(rt, new)
         stored = self.store.put(rt.key, new).obj
         self._after_write(rt, stored)
@@ -804,13 +825,25 @@ class Cluster:
         propagation: str | None = None,
         preconditions: dict | None = None,
         dry_run: bool = False,
+        grace_period: int | None = None,
     ) -> tuple[dict, bool]:
-        """Delete an object. Returns (object, gone): gone is False while finalizers hold it."""
+        """Delete an object. Returns (object, gone): gone is False while it is held.
+
+        Finalizers hold an object, and so does graceful deletion: a pod bound to a node
+        only gets its deletionTimestamp (now + grace period) and
+        deletionGracePeriodSeconds, and its kubelet deletes it again with grace 0 once the
+        containers have stopped (the pod strategy's CheckGracefulDelete). Unbound and
+        finished pods, and a grace period of 0, go at once.
+        """
         if propagation not in (None, "Background", "Foreground", "Orphan"):
             raise errors.bad_request(
                 f'Unsupported value: "{propagation}": supported values: "Foreground", '
                 '"Background", "Orphan"'
             )
+        if grace_period is not None and (
+            isinstance(grace_period, bool) or not isinstance(grace_period, int)
+        ):
+            raise errors.bad_request(f"invalid gracePeriodSeconds: {grace_period!r}")
         with self.store.lock:
             obj = self.get_object(rt, namespace, name)
             meta = obj["metadata"]
@@ -833,31 +866,59 @@ class Cluster:
                     )
                 return self._terminate_namespace(obj)
             if meta.get("deletionTimestamp"):
-                return obj, False  # already on its way out
+                # already on its way out: a shorter grace period may still be given
+                return self._shorten_grace_period(rt, obj, grace_period)
             if propagation == "Orphan":
                 self._orphan_dependents(meta["uid"])
             finalizers = list(meta.get("finalizers") or ())
             if propagation == "Foreground" and self.store.dependents(meta["uid"]):
                 finalizers.append(FOREGROUND)
+            grace = _pod_grace_period(obj, grace_period) if rt.key == POD_KEY else 0
+            if not finalizers and not grace:
+                return self._remove(rt, obj), True
+            marked = clone(obj)
+            marked["metadata"]["deletionTimestamp"] = now(grace)
+            marked["metadata"]["deletionGracePeriodSeconds"] = grace
             if finalizers:
-                marked = clone(obj)
-                marked["metadata"]["deletionTimestamp"] = now()
-                marked["metadata"]["deletionGracePeriodSeconds"] = 0
                 marked["metadata"]["finalizers"] = finalizers
-                self.store.put(rt.key, marked)
-                if FOREGROUND in finalizers:
-                    self._collect_dependents(meta["uid"], "Foreground", force=True)
-                    marked = self.store.get(rt.key, namespace if rt.namespaced else "", name)
-                    rest = [f for f in finalizers if f != FOREGROUND]
-                    released = clone(marked)
-                    released["metadata"]["finalizers"] = rest
-                    if not rest:
-                        self.store.put(rt.key, released)
-                        return self._remove(rt, released), True
-                    self.store.put(rt.key, released)
-                    return released, False
+            self.store.put(rt.key, marked)
+            if FOREGROUND not in finalizers:
                 return marked, False
-            return self._remove(rt, obj), True
+            self._collect_dependents(meta["uid"], "Foreground", force=True)
+            marked = self.store.get(rt.key, namespace if rt.namespaced else "", name)
+            if marked is None:
+                return obj, True
+            rest = [f for f in finalizers if f != FOREGROUND]
+            released = clone(marked)
+            released["metadata"]["finalizers"] = rest
+            if not rest and not grace:
+                self.store.put(rt.key, released)
+                return self._remove(rt, released), True
+            if not rest:
+                del released["metadata"]["finalizers"]
+            return self.store.put(rt.key, released).obj, False
+
+    def _shorten_grace_period(
+        self, rt: ResourceType, obj: dict, grace_period: int | None
+    ) -> tuple[dict, bool]:
+        """rest.BeforeDelete on an object being deleted: only a shorter period counts."""
+        meta = obj["metadata"]
+        current = meta.get("deletionGracePeriodSeconds") or 0
+        if grace_period is None or current <= 0 or max(grace_period, 0) >= current:
+            return obj, False
+        period = max(grace_period, 0)
+        marked = clone(obj)
+        stamp = _parse_stamp(meta["deletionTimestamp"])
+        if stamp is None:
+            marked["metadata"]["deletionTimestamp"] = now(period)
+        else:
+            at = stamp - timedelta(seconds=current) + timedelta(seconds=period)
+            marked["metadata"]["deletionTimestamp"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        marked["metadata"]["deletionGracePeriodSeconds"] = period
+        if period == 0 and not meta.get("finalizers"):
+            self.store.put(rt.key, marked)
+            return self._remove(rt, marked), True
+        return self.store.put(rt.key, marked).obj, False
 
     def delete_collection(
         self,
@@ -867,6 +928,7 @@ class Cluster:
         field_selector: str | None,
         propagation: str | None = None,
         dry_run: bool = False,
+        grace_period: int | None = None,
     ) -> list[dict]:
         with self.store.lock:
             items, *_ = self.list_objects(rt, namespace, label_selector, field_selector)
@@ -875,7 +937,13 @@ class Cluster:
                 meta = obj["metadata"]
                 try:
                     gone_obj, _ = self.delete_object(
-                        rt, meta.get("namespace", ""), meta["name"], propagation, None, dry_run
+                        rt,
+                        meta.get("namespace", ""),
+                        meta["name"],
+                        propagation,
+                        None,
+                        dry_run,
+                        grace_period,
                     )
                 except errors.ApiError as exc:
                     if exc.code != 404:
@@ -1163,6 +1231,27 @@ class Cluster:
 def _deletion_order(key: Key) -> tuple[int, Key]:
     owners = {("apps", "deployments"): 0, ("batch", "cronjobs"): 0, ("apps", "statefulsets"): 1}
     return owners.get(key, 2), key
+
+
+def _pod_grace_period(pod: dict, requested: int | None) -> int:
+    """The pod strategy's CheckGracefulDelete: the grace period a pod deletion gets."""
+    spec = pod.get("spec") or {}
+    if requested is None:
+        requested = spec.get("terminationGracePeriodSeconds")
+        if not isinstance(requested, int) or isinstance(requested, bool):
+            requested = 30
+    if not spec.get("nodeName"):
+        return 0  # never scheduled: no kubelet has to stop anything
+    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        return 0  # already finished
+    return 1 if requested < 0 else requested
+
+
+def _parse_stamp(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _namespace_defaults(obj: dict) -> None:

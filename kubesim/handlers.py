@@ -238,6 +238,7 @@ async def _dispatch(request: web.Request, cluster: Cluster, t: Target) -> web.St
                 request.query.get("fieldSelector"),
                 options.get("propagationPolicy"),
                 _dry_run(request),
+                options.get("gracePeriodSeconds"),
             )
             rv = str(cluster.store.resource_version)
             return json_response(
@@ -270,13 +271,16 @@ async def _dispatch(request: web.Request, cluster: Cluster, t: Target) -> web.St
             options.get("propagationPolicy"),
             options.get("preconditions"),
             _dry_run(request),
+            options.get("gracePeriodSeconds"),
         )
         if gone and rt.key != ("", "namespaces") and not rt.returns_deleted:
             meta = obj["metadata"]
             return json_response(
                 errors.success_status(meta["name"], rt.group, rt.plural, meta["uid"])
             )
-        return _object_response(request, cluster, rt, obj, 200 if gone else 202)
+        # a pod's graceful deletion answers 200 with the pod, as the apiserver does
+        held = 200 if gone or rt.key == ("", "pods") else 202
+        return _object_response(request, cluster, rt, obj, held)
     raise errors.method_not_allowed()
 
 
@@ -363,6 +367,17 @@ async def _delete_options(request: web.Request) -> dict:
             raise errors.bad_request("invalid DeleteOptions")
     if "propagationPolicy" in request.query:
         options["propagationPolicy"] = request.query["propagationPolicy"]
+    if "gracePeriodSeconds" in request.query:
+        raw_grace = request.query["gracePeriodSeconds"]
+        try:
+            options["gracePeriodSeconds"] = int(raw_grace)
+        except ValueError as exc:
+            raise errors.bad_request(
+                f'strconv.ParseInt: parsing "{raw_grace}": invalid syntax'
+            ) from exc
+    grace = options.get("gracePeriodSeconds")
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
+        raise errors.bad_request("invalid DeleteOptions: gracePeriodSeconds must be an integer")
     orphan = request.query.get("orphanDependents", options.get("orphanDependents"))
     if orphan in (True, "true") and not options.get("propagationPolicy"):
         options["propagationPolicy"] = "Orphan"
@@ -532,8 +547,9 @@ async def _pod_subresource(request: web.Request, cluster: Cluster, t: Target) ->
             201,
         )
     if sub == "eviction":
-        await _json_body(request)
-        cluster.delete_object(t.rt, ns, name)
+        body = await _json_body(request)
+        options = body.get("deleteOptions") or {} if isinstance(body, dict) else {}
+        cluster.delete_object(t.rt, ns, name, grace_period=options.get("gracePeriodSeconds"))
         return json_response(
             {
                 "kind": "Status",

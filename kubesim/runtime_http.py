@@ -495,7 +495,12 @@ async def serve_eviction(request: web.Request, cluster, pod: dict) -> web.Respon
     if not dry_run:
         rt = cluster.resource("v1", "Pod")
         cluster.delete_object(
-            rt, ns, name, options.get("propagationPolicy"), options.get("preconditions")
+            rt,
+            ns,
+            name,
+            options.get("propagationPolicy"),
+            options.get("preconditions"),
+            grace_period=options.get("gracePeriodSeconds"),
         )
     return web.json_response(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},

@@ -16,6 +16,14 @@ Deterministic failure switches (see kubesim/README.md):
 - annotation `kubesim.io/duration: 30s` -> run-to-completion pods exit after 30 s
   (default 10 s) with `kubesim.io/exit-code` (default 0).
 
+A pod being deleted (deletionTimestamp set, see `Cluster.delete_object`) has its running
+containers stopped (`Killing` events), which takes STOP_SECONDS (or the annotation
+`kubesim.io/stop-seconds`), never longer than its deletionGracePeriodSeconds; then the
+kubelet writes the stopped containers' status and deletes the pod with grace period 0.
+A kubelet that is down (node not Ready) does nothing: its pods stay Terminating until
+the node recovers, is deleted (the pod garbage collector force-deletes them) or someone
+force-deletes them.
+
 Every step is a timer: the pod's next due time is kept in a heap, so an idle cluster of
 20,000 running pods costs nothing and a busy one only what changes.
 """
@@ -30,6 +38,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from kubesim import errors
 from kubesim.clock import format_time, parse_time
 from kubesim.controllers.base import Context, Controller, condition, put_status, set_condition
 from kubesim.cron import parse_duration
@@ -55,6 +64,8 @@ PROBE_PERIOD, PROBE_FAILURES = 10, 3  # probe defaults
 FAIL = "kubesim.io/fail"
 DURATION = "kubesim.io/duration"
 EXIT_CODE = "kubesim.io/exit-code"
+STOP = "kubesim.io/stop-seconds"
+STOP_SECONDS = 2.0  # a container stopping on SIGTERM
 RUN_TO_COMPLETION = ("Never", "OnFailure")
 IGNORED_SOURCES = ("kube-root-ca.crt",)  # published in every namespace of a real cluster
 
@@ -125,6 +136,7 @@ class Runtime:
     since: dict[str, datetime] = field(default_factory=dict)  # container -> waiting since
     pull_failures: dict[str, int] = field(default_factory=dict)
     start_files: dict = field(default_factory=dict)
+    stop_at: datetime | None = None  # containers stopped (pod being deleted) at this time
 
 
 class Kubelet(Controller):
@@ -239,6 +251,9 @@ class Kubelet(Controller):
             self.ips.get(node, set()).discard(status["podIP"])
         if status.get("phase") in ("Succeeded", "Failed"):
             return
+        node_obj = ctx.cluster.store.get(NODE_KEY, "", node) if node else None
+        if node_obj is None or not _node_ready(node_obj):
+            return  # no kubelet runs there to stop anything
         for cs in status.get("containerStatuses") or ():
             if "running" in (cs.get("state") or {}):
                 ctx.events.record(
@@ -255,7 +270,8 @@ class Kubelet(Controller):
     def _sync(self, ctx: Context, pod: dict, now: datetime) -> None:
         meta, spec = pod["metadata"], pod.get("spec") or {}
         status = pod.get("status") or {}
-        if meta.get("deletionTimestamp") or status.get("phase") in ("Succeeded", "Failed"):
+        deleting = meta.get("deletionTimestamp")
+        if not deleting and status.get("phase") in ("Succeeded", "Failed"):
             return
         node_name = spec["nodeName"]
         node = ctx.cluster.store.get(NODE_KEY, "", node_name)
@@ -264,6 +280,9 @@ class Kubelet(Controller):
             return  # the pod garbage collector deletes pods of vanished nodes
         if not _node_ready(node):
             self.parked.setdefault(node_name, set()).add(key)
+            return
+        if deleting:
+            self._terminate_pod(ctx, pod, node_name, now)
             return
         step = _Step(self, ctx, pod, node, now)
         new_status, next_due = step.run()
@@ -275,6 +294,48 @@ class Kubelet(Controller):
             put_status(ctx.cluster, pod, new_status)
         for args, kwargs in step.events:
             ctx.events.record(*args, **kwargs)
+
+    def _terminate_pod(self, ctx: Context, pod: dict, node: str, now: datetime) -> None:
+        """A pod being deleted: stop its containers, then delete it for good (grace 0)."""
+        meta = pod["metadata"]
+        grace = meta.get("deletionGracePeriodSeconds") or 0
+        if grace <= 0:
+            return  # deleted with grace 0: only finalizers still hold it
+        key = (meta["namespace"], meta["name"])
+        runtime = self.runtime.setdefault(meta.get("uid", ""), Runtime())
+        status = pod.get("status") or {}
+        if runtime.stop_at is None:
+            annotations = meta.get("annotations") or {}
+            seconds = min(float(grace), max(0.0, _seconds(annotations.get(STOP), STOP_SECONDS)))
+            runtime.stop_at = now + timedelta(seconds=seconds)
+            for cs in status.get("containerStatuses") or ():
+                if "running" in (cs.get("state") or {}):
+                    ctx.events.record(
+                        pod,
+                        "Normal",
+                        "Killing",
+                        f"Stopping container {cs['name']}",
+                        field_path=f"spec.containers{{{cs['name']}}}",
+                        host=node,
+                    )
+        if now < runtime.stop_at:
+            self._at(key, runtime.stop_at)
+            return
+        stopped = _stopped_status(status, format_time(now))
+        if stopped != status:
+            pod = put_status(ctx.cluster, pod, stopped)
+        try:
+            ctx.cluster.delete(
+                "v1",
+                "Pod",
+                meta["name"],
+                meta["namespace"],
+                grace_period_seconds=0,
+                preconditions={"uid": meta.get("uid")},
+            )
+        except errors.ApiError as exc:
+            if exc.code not in (404, 409):
+                raise
 
     def allocate_ip(self, node: dict) -> str:
         name = node["metadata"]["name"]
@@ -726,6 +787,31 @@ class _Step:
         st["conditions"].sort(
             key=lambda c: order.index(c["type"]) if c["type"] in order else len(order)
         )
+
+
+def _stopped_status(status: dict, stamp: str) -> dict:
+    """The status once the containers of a pod being deleted have stopped on SIGTERM."""
+    st = clone(status)
+    for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
+        running = (cs.get("state") or {}).get("running")
+        if running is not None:
+            cs["state"] = {
+                "terminated": {
+                    "exitCode": 0,
+                    "reason": "Completed",
+                    "startedAt": running.get("startedAt", stamp),
+                    "finishedAt": stamp,
+                    "containerID": cs.get("containerID", ""),
+                }
+            }
+        cs["ready"] = False
+        cs["started"] = False
+    names = [cs["name"] for cs in st.get("containerStatuses") or ()]
+    if names:
+        message = f"containers with unready status: [{' '.join(names)}]"
+        for type_ in ("ContainersReady", "Ready"):
+            set_condition(st, type_, "False", "ContainersNotReady", message, stamp)
+    return st
 
 
 def _clear(status: dict, type_: str, stamp: str) -> None:

@@ -8,7 +8,10 @@
   not Ready, and the taint eviction controller deletes the pods that do not tolerate the
   NoExecute taint, after their tolerationSeconds (300 by default admission).
 - NoExecute taints added by hand (`kubectl taint`) evict the same way.
-- Pods bound to a node that no longer exists are deleted (the pod garbage collector).
+- Evicted pods are deleted gracefully; on a node that is down they stay Terminating, as
+  no kubelet runs there to finish their deletion.
+- Pods bound to a node that no longer exists are force-deleted (grace period 0), Terminating
+  ones too (the pod garbage collector).
 """
 
 from __future__ import annotations
@@ -279,11 +282,21 @@ class NodeLifecycle(Controller):
         self._delete_pod(ctx, pod, "taint")
 
     def _delete_pod(self, ctx: Context, pod: dict, why: str | None) -> None:
+        """Taint eviction deletes gracefully (the pod's own grace period); the pod garbage
+        collector force-deletes pods whose node is gone (grace 0), Terminating ones too."""
         meta = pod["metadata"]
+        grace = None if why == "taint" else 0
         try:
-            ctx.cluster.delete("v1", "Pod", meta["name"], meta["namespace"])
+            ctx.cluster.delete(
+                "v1",
+                "Pod",
+                meta["name"],
+                meta["namespace"],
+                grace_period_seconds=grace,
+                preconditions={"uid": meta.get("uid")},
+            )
         except errors.ApiError as exc:
-            if exc.code != 404:
+            if exc.code not in (404, 409):
                 raise
 
     def _collect_orphans(self, ctx: Context, node: str) -> None:

@@ -217,6 +217,8 @@ class Scheduler(Controller):
 
     def _preempt(self, ctx: Context, pod: dict, victim: dict, node: str | None) -> None:
         meta = victim["metadata"]
+        if meta.get("deletionTimestamp"):
+            return  # preempted already: the pod waits for it to terminate
         ctx.events.record(
             victim,
             "Normal",

@@ -177,8 +177,8 @@ def endpoint_subsets(svc: dict, pods: list[dict]) -> list[dict]:
     for pod in pods:
         status = pod.get("status") or {}
         ip = status.get("podIP")
-        if not ip or pod["metadata"].get("deletionTimestamp"):
-            continue
+        if not ip or (pod["metadata"].get("deletionTimestamp") and not publish_all):
+            continue  # a pod being deleted leaves at once (ShouldPodBeInEndpoints)
         if status.get("phase") in ("Succeeded", "Failed"):
             continue
         address: dict = {"ip": ip}

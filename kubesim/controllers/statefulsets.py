@@ -24,6 +24,7 @@ import copy
 from kubesim import errors
 from kubesim.controllers.base import Controller
 from kubesim.controllers.common import (
+    TERMINAL,
     affected,
     ignore_gone,
     is_active,
@@ -151,6 +152,11 @@ class SetSync:
         # scale down: highest ordinal first
         extra = sorted((o for o in pods if o not in wanted), reverse=True)
         for ord_ in extra:
+            if not is_active(pods[ord_]):
+                # already terminating: wait for it to go (one at a time unless Parallel)
+                if not parallel:
+                    return
+                continue
             if not parallel and not all(
                 self.healthy(p) for o, p in pods.items() if o in wanted or o < ord_
             ):
@@ -161,6 +167,8 @@ class SetSync:
         self.rolling_update(pods, wanted)
 
     def healthy(self, pod: dict) -> bool:
+        if pod["metadata"].get("deletionTimestamp"):
+            return False
         running = (pod.get("status") or {}).get("phase") == "Running"
         if not (running and is_ready(pod)):
             return False
@@ -298,14 +306,18 @@ class SetSync:
     # -- status ------------------------------------------------------------------------
 
     def write(self, pods: list[dict]) -> None:
+        # computeReplicaStatus: replicas and readiness count terminating pods too (they
+        # are still there), current and updated replicas do not
+        created = [p for p in pods if (p.get("status") or {}).get("phase") not in TERMINAL]
         active = [p for p in pods if is_active(p)]
-        counts = {"replicas": len(active), "readyReplicas": 0, "availableReplicas": 0}
+        counts = {"replicas": len(created), "readyReplicas": 0, "availableReplicas": 0}
         current = updated = 0
-        for pod in active:
+        for pod in created:
             if is_ready(pod):
                 counts["readyReplicas"] += 1
                 if is_available(pod, self.min_ready, self.now):
                     counts["availableReplicas"] += 1
+        for pod in active:
             rev = (pod["metadata"].get("labels") or {}).get(HASH_LABEL)
             if rev == self.current_name:
                 current += 1

@@ -171,9 +171,17 @@ def test_partitioned_rolling_update(world, kubectl, sim):
     assert "partitioned roll out complete: 1 new pods have been updated" in out
 
     # a pod below the partition comes back at the current revision
-    kubectl("delete", "pod", "web-0")
+    old_uid = sim.get("v1", "Pod", "web-0", "default")["metadata"]["uid"]
+
+    def replaced() -> bool:
+        pods = sim.list("v1", "Pod", "default", label_selector="app=web")
+        uids = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods}
+        return uids.get("web-0") not in (None, old_uid) and settled(sim)()
+
+    # the pod terminates gracefully on simulated time: kubectl must not wait for it
+    kubectl("delete", "pod", "web-0", "--wait=false")
     world.advance(1)
-    world.until(lambda: "web-0" in images() and settled(sim)())
+    world.until(replaced)
     assert images()["web-0"] == "nginx:1.25"
 
     kubectl(

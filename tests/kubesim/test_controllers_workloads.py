@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import kubernetes
 import pytest
 import yaml
 
@@ -36,15 +37,25 @@ def deployment(name="web", replicas=3, image="nginx:1.25", strategy=None, **spec
 
 
 def rolled_out(apps, name="web"):
+    """Rolled out, and the pods it replaced gone (they terminate on simulated time)."""
+    core = kubernetes.client.CoreV1Api(apps.api_client)
+
     def check() -> bool:
         d = apps.read_namespaced_deployment(name, "default")
         s = d.status
         want = d.spec.replicas
-        return s is not None and (
-            (s.observed_generation or 0) >= d.metadata.generation
-            and (s.updated_replicas or 0) == want
-            and (s.replicas or 0) == want
-            and (s.available_replicas or 0) == want
+        return (
+            s is not None
+            and (
+                (s.observed_generation or 0) >= d.metadata.generation
+                and (s.updated_replicas or 0) == want
+                and (s.replicas or 0) == want
+                and (s.available_replicas or 0) == want
+            )
+            and not any(
+                p.metadata.deletion_timestamp
+                for p in core.list_namespaced_pod("default", label_selector=f"app={name}").items
+            )
         )
 
     return check
