@@ -533,6 +533,7 @@ def replace_secret_yaml(actor, secret: Secret, text: str) -> Secret:
         )
     if not isinstance(obj.get("data") or {}, dict):
         raise ValidationError({"yaml": _("data must be a mapping.")})
+    _check_yaml_tls(obj)
     _unmask(obj, _read_secret(secret, "yaml"))
     try:
         replaced = objects.replace(secret.cluster.kube(), obj)
@@ -542,6 +543,30 @@ def replace_secret_yaml(actor, secret: Secret, text: str) -> Secret:
         _mirror_secret(secret, replaced)
         _audit(actor, "secret.update", secret, type=secret.type, keys=secret.keys, source="yaml")
     return secret
+
+
+def _check_yaml_tls(obj: dict) -> None:
+    """A TLS Secret written as YAML gets the same certificate checks as the form."""
+    if obj.get("type") != "kubernetes.io/tls":
+        return
+    data, plain = obj.get("data") or {}, obj.get("stringData") or {}
+
+    def value(key):
+        if key in plain:
+            return plain[key]
+        try:
+            return base64.b64decode(data.get(key) or "", validate=True)
+        except ValueError:
+            raise ValidationError(
+                {"yaml": _("data.%(key)s is not base64.") % {"key": key}}
+            ) from None
+
+    if MASK in (data.get(TLS_CRT), data.get(TLS_KEY)):
+        return  # unchanged values, kept from the live Secret
+    try:
+        check_tls(value(TLS_CRT), value(TLS_KEY))
+    except ValidationError as exc:
+        raise ValidationError({"yaml": exc.messages}) from None
 
 
 def create_secret_from_yaml(actor, namespace, text: str) -> Secret:
@@ -554,6 +579,7 @@ def create_secret_from_yaml(actor, namespace, text: str) -> Secret:
         raise ValidationError({"yaml": exc.messages}) from None
     if MASK in (obj.get("data") or {}).values():
         raise ValidationError({"yaml": _("Give the values: a new Secret has none to keep.")})
+    _check_yaml_tls(obj)
     try:
         created = objects.create(namespace.cluster.kube(), obj)
     except KubeError as exc:

@@ -198,3 +198,25 @@ def test_native_objects_float_up_linked_to_their_namespace(org, shop):
     assert secret.namespace == shop and secret.keys == ["x"]
     assert "data" not in secret.manifest
     assert not ConfigMap.objects.restrict(org.outsider).filter(pk=cm.pk).exists()
+
+
+def test_tls_secret_written_as_yaml_gets_the_same_checks(org, shop):
+    cert, _key = make_pair()
+    _other, other_key = make_pair("other.example.com")
+
+    def b64(value):
+        return base64.b64encode(value.encode() if isinstance(value, str) else value).decode()
+
+    text = f"""
+apiVersion: v1
+kind: Secret
+metadata: {{name: tls-yaml}}
+type: kubernetes.io/tls
+data:
+  tls.crt: {b64(cert)}
+  tls.key: {b64(other_key)}
+"""
+    with pytest.raises(ValidationError) as error:
+        services.create_secret_from_yaml(org.member, shop, text)
+    assert "does not match the certificate" in str(error.value.message_dict["yaml"])
+    assert not Secret.objects.filter(name="tls-yaml").exists()
