@@ -48,7 +48,7 @@ class ClusterAdmin(KubernetesAdmin):
             self,
             request,
             queryset.filter(status__in=health.OBSERVED),
-            lambda cluster: health.check(cluster, sync=True),
+            lambda cluster: services.check_health(request.user, cluster),
             lambda n: ngettext(
                 "%(n)s cluster synced and checked.", "%(n)s clusters synced and checked.", n
             ),

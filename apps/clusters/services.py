@@ -226,6 +226,16 @@ def delete_cluster(actor, cluster: Cluster):
     return operation
 
 
+def check_health(actor, cluster: Cluster) -> Cluster:
+    """Sync the cluster's inventory and check its health now, instead of at the next beat."""
+    from . import health
+
+    authz.require_cloud_admin(actor)
+    health.check(cluster, sync=True)
+    _audit(actor, "cluster.sync", cluster, cluster, detail={"status": cluster.status})
+    return cluster
+
+
 def download_kubeconfig(actor, cluster: Cluster) -> str:
     """The cluster's kubeconfig, for cloud admins only; every download is audited."""
     authz.require(actor, "download_kubeconfig", cluster)

@@ -521,4 +521,5 @@ def test_admin_site_lists_and_acts_through_the_services(org, portal, cluster, ru
     assert response.status_code == 302
     cluster.refresh_from_db()
     assert cluster.last_health_check is not None
+    assert AuditEvent.objects.filter(action="cluster.sync", target_name=str(cluster)).exists()
     assert portal("projadmin").get("/admin/clusters/cluster/").status_code == 302
