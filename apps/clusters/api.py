@@ -118,6 +118,12 @@ def _accepted(operation, serializer_class=OperationSerializer, context=None):
     )
 
 
+class ClusterUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Cluster
+        fields = ["display_name", "description"]
+
+
 class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """Clusters. Creating, scaling and deleting are long operations: they answer 202
     with the Operation to follow at `/api/v1/operations/{id}/`."""
@@ -137,6 +143,14 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
             ClusterWithOperationSerializer(cluster, context=self.get_serializer_context()).data,
             status=status.HTTP_202_ACCEPTED,
         )
+
+    @extend_schema(request=ClusterUpdateSerializer, responses=ClusterSerializer)
+    def partial_update(self, request, pk=None):
+        cluster = self.get_object()
+        data = ClusterUpdateSerializer(cluster, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        cluster = services.update_cluster(request.user, cluster, **data.validated_data)
+        return Response(ClusterSerializer(cluster, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses={202: OperationSerializer})
     def destroy(self, request, pk=None):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.kube.client import InvalidKubeconfig, parse_kubeconfig
 
 from . import providers, services
+from .models import Cluster
 
 CONTROL_PLANES = [(1, _("1 (single control plane)")), (3, _("3 (high availability)"))]
 ARCHES = [(arch, arch) for arch in services.ARCHITECTURES]
@@ -126,6 +127,12 @@ class ClusterForm(forms.Form):
         data = dict(self.cleaned_data)
         data.pop("kubeconfig_file", None)
         return {**data, "provider": self.provider.name}
+
+
+class ClusterEditForm(forms.ModelForm):
+    class Meta:
+        model = Cluster
+        fields = ["display_name", "description"]
 
 
 class ScaleOutForm(forms.Form):

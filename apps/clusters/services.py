@@ -226,6 +226,23 @@ def delete_cluster(actor, cluster: Cluster):
     return operation
 
 
+def update_cluster(actor, cluster: Cluster, **changes) -> Cluster:
+    """Change how the portal names and describes a cluster (nothing in Kubernetes)."""
+    authz.require(actor, "change", cluster)
+    unknown = set(changes) - {"display_name", "description"}
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed: %(f)s.") % {"f": ", ".join(sorted(unknown))}
+        )
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(cluster, name, value)
+        cluster.full_clean(exclude=["kubeconfig"])
+        cluster.save(update_fields=[*changes])
+        _audit(actor, "cluster.update", cluster, cluster, detail={"changed": sorted(changes)})
+    return cluster
+
+
 def check_health(actor, cluster: Cluster) -> Cluster:
     """Sync the cluster's inventory and check its health now, instead of at the next beat."""
     from . import health

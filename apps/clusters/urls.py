@@ -21,6 +21,7 @@ urlpatterns = [
         views.ClusterScaleOutView.as_view(),
         name="cluster_scale_out",
     ),
+    path("clusters/<int:pk>/edit/", views.ClusterEditView.as_view(), name="cluster_edit"),
     path("clusters/<int:pk>/retry/", views.ClusterRetryView.as_view(), name="cluster_retry"),
     path("clusters/<int:pk>/delete/", views.ClusterDeleteView.as_view(), name="cluster_delete"),
     path(

@@ -95,6 +95,8 @@ class ClusterView(ObjectDetailView):
             capacity=capacity(nodes),
             operations=OperationTable(operations),
             active=next((op for op in operations if not op.is_finished), None),
+            can_change=cluster.status != Cluster.Status.DELETED
+            and authz.can(user, "change", cluster),
             can_scale_out=bool(provider and provider.capabilities.scale_out)
             and cluster.status in (Cluster.Status.RUNNING, Cluster.Status.DEGRADED)
             and authz.can(user, "scale_out", cluster),
@@ -155,6 +157,18 @@ class KubeconfigContextsView(PortalView, View):
         if upload:
             form.set_contexts(forms.read_upload(upload) or "")
         return render(request, "clusters/partials/context_field.html", {"field": form["context"]})
+
+
+class ClusterEditView(ObjectFormView):
+    model = Cluster
+    form_class = forms.ClusterEditForm
+    title = _("Edit cluster")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.object}
+
+    def perform(self, form):
+        return services.update_cluster(self.request.user, self.object, **form.cleaned_data)
 
 
 class ClusterScaleOutView(ObjectFormView):

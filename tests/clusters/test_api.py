@@ -127,3 +127,33 @@ def test_cluster_permission_matrix(org, api, run_tasks):
         assert client.post("/api/v1/clusters/", {"name": "mine"}, format="json").status_code == 403
     assert Node.objects.get(pk=node.pk).schedulable
     assert not Cluster.objects.filter(name="mine").exists()
+
+
+def test_cloud_admins_rename_and_describe_a_cluster(org, api, portal, run_tasks):
+    cluster_id = _create(api, run_tasks, name="named").json()["id"]
+    Namespace.objects.create(cluster_id=cluster_id, name="shop", project=org.web)
+    response = api("admin").patch(
+        f"/api/v1/clusters/{cluster_id}/",
+        {"display_name": "Production", "description": "Shop traffic"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["display_name"] == "Production"
+    assert AuditEvent.objects.filter(action="cluster.update").exists()
+    refused = api("projadmin").patch(
+        f"/api/v1/clusters/{cluster_id}/", {"display_name": "Mine"}, format="json"
+    )
+    assert refused.status_code == 403
+    assert (
+        api("admin")
+        .patch(f"/api/v1/clusters/{cluster_id}/", {"name": "renamed"}, format="json")
+        .json()["name"]
+        == "named"
+    )  # the name is fixed
+
+    page = portal("admin").post(
+        f"/clusters/{cluster_id}/edit/", {"display_name": "Prod", "description": ""}
+    )
+    assert page.status_code == 302
+    assert Cluster.objects.get(pk=cluster_id).display_name == "Prod"
+    assert portal("projadmin").get(f"/clusters/{cluster_id}/edit/").status_code == 403
