@@ -190,8 +190,9 @@ def _condition(model, user, action: str) -> Q | None:
 def restrict(queryset, user, action: str = "view"):
     """The objects of ``queryset`` that ``user`` may ``action``.
 
-    One filter made of subqueries (no joins, so no duplicates): the query count
-    of a list does not grow with its rows.
+    One filter made of subqueries and single-valued lookups (never a join to
+    many rows, so no duplicates and no DISTINCT): the query count of a list
+    does not grow with its rows.
     """
     if is_cloud_admin(user):
         return queryset
