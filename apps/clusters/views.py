@@ -164,9 +164,6 @@ class ClusterEditView(ObjectFormView):
     form_class = forms.ClusterEditForm
     title = _("Edit cluster")
 
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.object}
-
     def perform(self, form):
         return services.update_cluster(self.request.user, self.object, **form.cleaned_data)
 

@@ -133,6 +133,12 @@ class ObjectFormView(ServiceFormView):
     def required_action(self) -> str:
         return self.action
 
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if issubclass(self.get_form_class(), forms.ModelForm):
+            kwargs["instance"] = self.object  # an edit form starts from the object
+        return kwargs
+
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             self.object = get_object_or_404(

@@ -67,6 +67,15 @@ def _yaml(kube, api_version, kind, row, namespace=None) -> str:
     return kyaml.dump(kyaml.for_edit(obj))
 
 
+def _delete(kube, api_version, kind, name, namespace=None) -> None:
+    """Ask Kubernetes to delete the object; one already gone is fine."""
+    try:
+        objects.delete(kube, api_version, kind, name, namespace)
+    except KubeError as exc:
+        if not exc.not_found:
+            raise _kube_error(exc) from exc
+
+
 def _deleted(row, kube, api_version, kind, namespace=None) -> None:
     """After a delete: gone at once, or still there (finalizers) and shown as Terminating."""
     try:
@@ -209,11 +218,7 @@ def storage_class_yaml(actor, storage_class: StorageClass) -> str:
 def delete_storage_class(actor, storage_class: StorageClass) -> None:
     authz.require_cloud_admin(actor)
     cluster = storage_class.cluster
-    try:
-        objects.delete(cluster.kube(), *sync.SC, storage_class.name)
-    except KubeError as exc:
-        if not exc.not_found:
-            raise _kube_error(exc) from exc
+    _delete(cluster.kube(), *sync.SC, storage_class.name)
     with transaction.atomic():
         audit.record(actor, "storageclass.delete", storage_class, cluster=cluster.name)
         storage_class.delete()
@@ -234,11 +239,7 @@ def delete_volume(actor, volume: PersistentVolume) -> None:
     authz.require_cloud_admin(actor)
     cluster = volume.cluster
     kube = cluster.kube()
-    try:
-        objects.delete(kube, *sync.PV, volume.name)
-    except KubeError as exc:
-        if not exc.not_found:
-            raise _kube_error(exc) from exc
+    _delete(kube, *sync.PV, volume.name)
     with transaction.atomic():
         audit.record(
             actor,
@@ -512,11 +513,7 @@ def expand_claim(actor, claim: PersistentVolumeClaim, size: str) -> PersistentVo
 def delete_claim(actor, claim: PersistentVolumeClaim) -> None:
     authz.require(actor, "delete", claim)
     kube = claim.cluster.kube()
-    try:
-        objects.delete(kube, *sync.PVC, claim.name, claim.namespace_name)
-    except KubeError as exc:
-        if not exc.not_found:
-            raise _kube_error(exc) from exc
+    _delete(kube, *sync.PVC, claim.name, claim.namespace_name)
     with transaction.atomic():
         audit.record(
             actor,

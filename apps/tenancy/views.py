@@ -65,9 +65,6 @@ class DepartmentEditView(ObjectFormView):
     form_class = forms.DepartmentEditForm
     title = _("Edit department")
 
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.object}
-
     def perform(self, form):
         return services.update_department(self.request.user, self.object, **form.cleaned_data)
 
@@ -158,9 +155,6 @@ class ProjectEditView(ObjectFormView):
     model = Project
     form_class = forms.ProjectEditForm
     title = _("Edit project")
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.object}
 
     def perform(self, form):
         return services.update_project(self.request.user, self.object, **form.cleaned_data)
