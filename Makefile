@@ -19,11 +19,15 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The demo shows the portal's own 404/403/500 pages, not Django's debug pages. honcho gives
+# each process a PORT of its own (web $(PORT), worker $(PORT)+100, ...), so the log
+# shippers' address is set to the web's, whichever process deploys them.
 demo: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@$(BIN)/python manage.py demo_banner --url http://$(HOST):$(PORT)/
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho --procfile Procfile start
+	HOST=$(HOST) PORT=$(PORT) LOGS_INGEST_URL=http://$(HOST):$(PORT)/logs/ingest/ \
+		DEBUG_ERROR_PAGES=0 $(BIN)/honcho --procfile Procfile start
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

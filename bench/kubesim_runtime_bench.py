@@ -18,8 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kubesim.cluster import Cluster
-from kubesim.controllers.engine import Simulation
+from kubesim.apiserver.rules import RULES
+from kubesim.runtime.controllers.engine import Simulation
+from kubesim.storage.cluster import Cluster
 
 
 def pod(i: int) -> dict:
@@ -47,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    cluster = Cluster(name="bench", spec={"masters": 1, "workers": args.nodes})
+    cluster = Cluster(name="bench", spec={"masters": 1, "workers": args.nodes}, rules=RULES)
     cluster.bootstrap()
     sim = Simulation(cluster)
     sim.clock.set_factor(0)

@@ -24,14 +24,22 @@ def words(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in text(name, default).split(",") if item.strip()]
 
 
-def integer(name: str, default: int) -> int:
+def _parsed(name: str, default, parse, kind: str):
     value = text(name)
     if not value:
         return default
     try:
-        return int(value)
+        return parse(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {kind}, not {value!r}.") from None
+
+
+def integer(name: str, default: int) -> int:
+    return _parsed(name, default, int, "an integer")
+
+
+def number(name: str, default: float) -> float:
+    return _parsed(name, default, float, "a number")
 
 
 def secret(name: str, *, dev_file: Path, allow_generate: bool, make) -> str:

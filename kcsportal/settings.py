@@ -18,20 +18,25 @@ from . import env
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.text("KCS_VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env.flag("DEBUG", default=True)
+# DEBUG=1 is development mode: keys generated into var/, local hosts, static files
+# served from the source tree, no HTTPS. Django's own DEBUG (its technical error
+# pages) follows it unless DEBUG_ERROR_PAGES=0, which keeps the conveniences but
+# answers errors with the portal's 404/403/500 pages, as in production (`make demo`).
+DEVELOPMENT = env.flag("DEBUG", default=True)
+DEBUG = DEVELOPMENT and env.flag("DEBUG_ERROR_PAGES", default=True)
 
 SECRET_KEY = env.secret(
-    "SECRET_KEY", dev_file=VAR_DIR / "secret_key", allow_generate=DEBUG, make=env.random_key
+    "SECRET_KEY", dev_file=VAR_DIR / "secret_key", allow_generate=DEVELOPMENT, make=env.random_key
 )
 # Comma-separated Fernet keys; the first encrypts, all decrypt (key rotation).
 FIELD_ENCRYPTION_KEYS = env.secret(
     "FIELD_ENCRYPTION_KEY",
     dev_file=VAR_DIR / "field_encryption_key",
-    allow_generate=DEBUG,
+    allow_generate=DEVELOPMENT,
     make=lambda: Fernet.generate_key().decode(),
 ).split(",")
 
-ALLOWED_HOSTS = env.words("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = env.words("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEVELOPMENT else "")
 CSRF_TRUSTED_ORIGINS = env.words("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -56,14 +61,22 @@ INSTALLED_APPS = [
     "apps.namespaces",
     "apps.configs",
     "apps.storage",
+    "apps.workloads",
+    "apps.networking",
+    "apps.applications",
+    "apps.logs",
+    "apps.events",
+    "apps.monitoring",
 ]
 
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "apps.core.middleware.NullCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -100,6 +113,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         env.text("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
         conn_max_age=env.integer("DATABASE_CONN_MAX_AGE", 0),
+        # A kept connection is checked before a request reuses it (after a restart).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -109,10 +124,26 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # IMMEDIATE: a transaction takes SQLite's write lock when it begins, so concurrent
     # writers wait their turn (timeout) instead of failing with "database is locked"
     # when a read lock cannot be upgraded (e.g. two scale-outs of one cluster at once).
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        # Write-ahead logging: readers do not wait for a writer nor it for them, which
+        # the web workers, Celery and beat sharing one file need. NORMAL is safe in
+        # WAL mode (a power cut may lose the last commits, never corrupt the file).
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.text("REDIS_URL")
+# Parallel test processes (pytest-xdist's gw0, gw1, ...) each take their own Redis
+# database, counting down from the one given, so their queues, locks and caches stay
+# apart; the processes a test starts inherit it (marked, so it is not moved again).
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _worker.startswith("gw") and os.environ.get("KCS_XDIST_REDIS") != _worker:
+    _base, _slash, _db = REDIS_URL.rpartition("/")
+    if _db.isdigit():
+        REDIS_URL = f"{_base}/{(int(_db) - int(_worker[2:])) % 16}"
+        os.environ["REDIS_URL"], os.environ["KCS_XDIST_REDIS"] = REDIS_URL, _worker
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -126,7 +157,7 @@ else:
     }
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "apps.core.throttle.ThrottledAxesBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -140,10 +171,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: lock a username+IP pair out after repeated failures.
+# Login throttling: lock a username+IP pair out after repeated failures ...
 AXES_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env.integer("LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# ... and every sign-in from an address after this many failures there, whatever the
+# usernames (apps/core/throttle.py); 0 turns it off.
+LOGIN_ADDRESS_FAILURE_LIMIT = env.integer("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
@@ -165,11 +199,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if DEVELOPMENT
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEVELOPMENT
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -177,8 +211,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "apps.core.api.filtering.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
@@ -199,10 +238,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.document_errors",
+    ],
     # Several models have a "status"; name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "ClusterStatusEnum": "apps.clusters.models.Cluster.Status",
         "OperationStatusEnum": "apps.core.models.Operation.Status",
+        "WizardProbeTypeEnum": "apps.workloads.serializers.PROBE_TYPES",
+        "WizardHookTypeEnum": "apps.workloads.serializers.HOOK_TYPES",
+        "AccessModeEnum": "apps.workloads.serializers.ACCESS_MODES",
     },
 }
 
@@ -224,7 +270,9 @@ if not REDIS_URL:
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
-# With acks_late a task whose worker dies is redelivered; tasks are idempotent.
+# With acks_late Redis redelivers the task of a worker that died, but only after its
+# visibility timeout, and the filesystem transport not at all: the reaper (below)
+# resumes such operations long before; a late redelivery of the older attempt is ignored.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -237,10 +285,69 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clusters.sync_all",
         "schedule": env.integer("CLUSTER_SYNC_SECONDS", 60),
     },
+    "logs-retention": {"task": "logs.drop_expired", "schedule": 3600},
+    # Operations whose worker died are resumed, or failed with the reason (apps/core/operations).
+    "reap-operations": {
+        "task": "core.reap_operations",
+        "schedule": env.integer("OPERATION_REAPER_SECONDS", 30),
+    },
+    "events-retention": {"task": "events.prune", "schedule": 3600},
+    # StatefulSet and DaemonSet rollouts past the portal's progress deadline (apps/workloads).
+    "workload-deadlines": {"task": "workloads.mark_stuck", "schedule": 30},
+    # The embedded metrics store (apps/monitoring): sample, then fold and prune.
+    "monitoring-sample": {
+        "task": "monitoring.sample_all",
+        "schedule": env.integer("MONITORING_RAW_STEP", 60),
+    },
+    "monitoring-downsample": {"task": "monitoring.downsample", "schedule": 600},
 }
+# A running operation's worker touches its heartbeat this often; one silent for
+# OPERATION_HEARTBEAT_TIMEOUT seconds (or pending that long past
+# OPERATION_PENDING_TIMEOUT) is resumed, at most OPERATION_MAX_RESUMES times.
+OPERATION_HEARTBEAT_SECONDS = env.integer("OPERATION_HEARTBEAT_SECONDS", 10)
+OPERATION_HEARTBEAT_TIMEOUT = env.integer("OPERATION_HEARTBEAT_TIMEOUT", 60)
+OPERATION_PENDING_TIMEOUT = env.integer("OPERATION_PENDING_TIMEOUT", 300)
+OPERATION_MAX_RESUMES = env.integer("OPERATION_MAX_RESUMES", 3)
+# A transient failure is retried after this many seconds, doubling each time (at most 60).
+OPERATION_RETRY_SECONDS = env.number("OPERATION_RETRY_SECONDS", 2)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 KUBESIM_URL = env.text("KUBESIM_URL", "http://127.0.0.1:6443")
+
+# Informer replicas elect a leader per cluster with Leases in the Kubernetes the portal
+# runs in (deploy/). Off: one informer watches every cluster (make demo, compose).
+INFORMER_LEADER_ELECTION = env.flag("INFORMER_LEADER_ELECTION")
+INFORMER_LEASE_NAMESPACE = env.text("INFORMER_LEASE_NAMESPACE", env.text("POD_NAMESPACE"))
+INFORMER_LEASE_KUBECONFIG = env.text("INFORMER_LEASE_KUBECONFIG")  # empty: in-cluster
+INFORMER_LEASE_SECONDS = env.integer("INFORMER_LEASE_SECONDS", 15)
+
+# Log centre (apps/logs): where clusters' log shippers send, and the ingest's limits.
+# Preparing a cluster deploys fluent-bit, shipping its containers' logs to the portal.
+LOGS_SHIPPER = env.flag("LOGS_SHIPPER", True)
+LOGS_INGEST_URL = env.text(
+    "LOGS_INGEST_URL", f"http://127.0.0.1:{env.text('PORT', '8000')}/logs/ingest/"
+)
+LOGS_INGEST_MAX_BYTES = env.integer("LOGS_INGEST_MAX_BYTES", 4 * 1024 * 1024)
+LOGS_INGEST_LINES_PER_SECOND = env.integer("LOGS_INGEST_LINES_PER_SECOND", 50_000)
+LOGS_INGEST_CONCURRENCY = env.integer("LOGS_INGEST_CONCURRENCY", 8)
+LOGS_RETENTION_DAYS = env.integer("LOGS_RETENTION_DAYS", 7)
+LOGS_EXPORT_MAX_LINES = env.integer("LOGS_EXPORT_MAX_LINES", 10_000)
+# A followed container log ends after this long (the client follows again from its last line).
+LOGS_FOLLOW_SECONDS = env.integer("LOGS_FOLLOW_SECONDS", 3600)
+
+# Kubernetes events (apps/events): kept this long after they last happened (Kubernetes
+# itself drops them after an hour).
+EVENTS_RETENTION_DAYS = env.integer("EVENTS_RETENTION_DAYS", 7)
+
+# Monitoring (apps/monitoring): a cluster with a Prometheus URL is charted from it; the
+# others from the portal's sampler, which records metrics.k8s.io every RAW_STEP seconds,
+# keeps those rows RAW_RETENTION hours, and folds them into COARSE_STEP-second rows
+# kept COARSE_RETENTION days.
+MONITORING_RAW_STEP = env.integer("MONITORING_RAW_STEP", 60)
+MONITORING_RAW_RETENTION_HOURS = env.integer("MONITORING_RAW_RETENTION_HOURS", 24)
+MONITORING_COARSE_STEP = env.integer("MONITORING_COARSE_STEP", 600)
+MONITORING_COARSE_RETENTION_DAYS = env.integer("MONITORING_COARSE_RETENTION_DAYS", 7)
+MONITORING_PROMETHEUS_TIMEOUT = env.integer("MONITORING_PROMETHEUS_TIMEOUT", 10)
 
 # Logging: one JSON object per line on stderr, each carrying the request id
 # that follows an operation from the HTTP request into its Celery task.
@@ -248,7 +355,10 @@ LOG_LEVEL = env.text("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "apps.core.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "apps.core.logging.ContextFilter"},
+        "client_errors_once": {"()": "apps.core.logging.ClientErrorsOnce"},
+    },
     "formatters": {"json": {"()": "apps.core.logging.JsonFormatter"}},
     "handlers": {
         "console": {
@@ -260,6 +370,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        # 403/404: the request's own log line, no second line, no traceback.
+        "django.request": {"filters": ["client_errors_once"]},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
     },
@@ -289,7 +401,7 @@ SESSION_COOKIE_HTTPONLY = True
 # cookie itself never needs to be readable by JavaScript.
 CSRF_COOKIE_HTTPONLY = True
 
-if not DEBUG:
+if not DEVELOPMENT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.flag("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

@@ -14,8 +14,9 @@ import logging
 import signal
 import sys
 
-from kubesim.app import Hub, start_sites
-from kubesim.state import StateError
+from kubesim.apiserver.hub import Hub
+from kubesim.server import make_hub, start_sites
+from kubesim.storage.state import StateError
 
 EXIT_BAD_STATE = 2
 
@@ -54,12 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.time_factor < 0:
         parser.error("--time-factor must be >= 0")
-    from kubesim.controllers import engine
+    from kubesim.storage import clock
 
-    engine.DEFAULT_TIME_FACTOR = args.time_factor
+    clock.DEFAULT_FACTOR = args.time_factor
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
-        hub = Hub(state_path=args.state)
+        hub = make_hub(state_path=args.state)
     except StateError as exc:
         print(f"kubesim: {exc}", file=sys.stderr)
         return EXIT_BAD_STATE

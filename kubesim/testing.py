@@ -23,7 +23,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from kubesim.app import ControllerFactory, Hub, start_sites
+from kubesim.apiserver.hub import ControllerFactory
+from kubesim.server import make_hub, start_sites
 
 
 class KubesimServer:
@@ -35,7 +36,7 @@ class KubesimServer:
         port: int = 0,
         tls_port: int = 0,
     ) -> None:
-        self.hub = Hub(state_path=state_path, controllers=controllers)
+        self.hub = make_hub(state_path, controllers)
         self.host = host
         self._port = port
         self._tls_port = tls_port
@@ -67,9 +68,19 @@ class KubesimServer:
         future: Future = asyncio.run_coroutine_threadsafe(run(), self._loop)
         return future.result(timeout=60)
 
+    async def _cleanup(self) -> None:
+        await self._runner.cleanup()
+        # The hub's shutdown cancels the clusters' simulations without waiting for them:
+        # let every task left finish its cancellation, or closing the loop destroys them
+        # still pending ("Task was destroyed but it is pending!").
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def stop(self) -> None:
         if self._runner is not None:
-            self.call(self._runner.cleanup)
+            self.call(self._cleanup)
             self._runner = None
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)

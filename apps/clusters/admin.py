@@ -7,7 +7,7 @@ from apps.core.admin import ReadOnlyAdmin, for_each
 from . import health, services
 from .models import Cluster, Node
 
-HIDDEN = ("kubeconfig", "kubeconfig_context", "provision_step")
+HIDDEN = ("kubeconfig", "kubeconfig_context", "provision_step", "prometheus_secret")
 
 
 class KubernetesAdmin(ReadOnlyAdmin):

@@ -1,11 +1,14 @@
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.api.base import RestrictedViewSet
+from apps.core.api.pagination import KeysetPagination
 from apps.core.api.views import OperationSerializer
+from apps.monitoring.api import MetricsMixin
 
 from . import filters, providers, services
 from .models import Cluster, Node
@@ -35,8 +38,22 @@ class ClusterSerializer(serializers.ModelSerializer):
             "created",
             "last_sync",
             "last_health_check",
+            "prometheus_url",
+            "prometheus_username",
+            "prometheus_secret_set",
         ]
         read_only_fields = fields
+
+    # a URL, or empty when the charts come from the sampler (so no "uri" format)
+    prometheus_url = serializers.CharField(
+        read_only=True, help_text="The cluster's Prometheus; empty: charts from the sampler."
+    )
+    prometheus_secret_set = serializers.SerializerMethodField(
+        help_text="Whether a Prometheus password or token is stored (it is never returned)."
+    )
+
+    def get_prometheus_secret_set(self, cluster) -> bool:
+        return bool(cluster.prometheus_secret)
 
 
 class ClusterCreateSerializer(serializers.Serializer):
@@ -71,6 +88,19 @@ class ScaleOutSerializer(serializers.Serializer):
     workers = serializers.IntegerField(min_value=1)
     zone = serializers.CharField(required=False, default="", allow_blank=True)
     arch = serializers.CharField(required=False, default="amd64")
+
+
+class DrainSerializer(serializers.Serializer):
+    force = serializers.BooleanField(
+        default=False,
+        help_text="Also evict pods no controller manages (kubectl drain --force); "
+        "without it such pods make the drain a 400 naming them.",
+    )
+    delete_emptydir_data = serializers.BooleanField(
+        default=False,
+        help_text="Also evict pods with emptyDir volumes, losing their data (kubectl drain "
+        "--delete-emptydir-data); without it such pods make the drain a 400 naming them.",
+    )
 
 
 class TaintSerializer(serializers.Serializer):
@@ -119,12 +149,29 @@ def _accepted(operation, serializer_class=OperationSerializer, context=None):
 
 
 class ClusterUpdateSerializer(serializers.ModelSerializer):
+    prometheus_secret = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        style={"input_type": "password"},
+        help_text="The Prometheus basic-auth password (with a user) or bearer token. Never "
+        "returned; empty removes it.",
+    )
+
     class Meta:
         model = Cluster
-        fields = ["display_name", "description"]
+        fields = [
+            "display_name",
+            "description",
+            "prometheus_url",
+            "prometheus_username",
+            "prometheus_secret",
+        ]
 
 
-class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+class ClusterViewSet(
+    MetricsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet
+):
     """Clusters. Creating, scaling and deleting are long operations: they answer 202
     with the Operation to follow at `/api/v1/operations/{id}/`."""
 
@@ -171,20 +218,34 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricte
         operation = services.retry_cluster(request.user, self.get_object())
         return _accepted(operation, context=self.get_serializer_context())
 
-    @extend_schema(responses={(200, "application/yaml"): str})
+    @extend_schema(
+        responses={
+            (200, "application/yaml"): OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The cluster's admin kubeconfig, as a YAML document (a download).",
+            )
+        }
+    )
     @action(detail=True, methods=["get"])
     def kubeconfig(self, request, pk=None):
         cluster = self.get_object()
         text = services.download_kubeconfig(request.user, cluster)
         response = HttpResponse(text, content_type="application/yaml")
         response["Content-Disposition"] = f'attachment; filename="{cluster.name}.kubeconfig"'
+        response["Cache-Control"] = "no-store"  # credentials: no cache keeps a copy
         return response
 
 
 class NodeViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, RestrictedViewSet
+    MetricsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    RestrictedViewSet,
 ):
     """Nodes. PATCH `labels` and/or `taints` (the user-managed ones; system ones stay)."""
+
+    pagination_class = KeysetPagination
 
     queryset = Node.objects.all()
     serializer_class = NodeSerializer
@@ -214,8 +275,14 @@ class NodeViewSet(
     def uncordon(self, request, pk=None):
         return self._node_action(request, services.uncordon)
 
-    @extend_schema(request=None, responses={202: OperationSerializer})
+    @extend_schema(request=DrainSerializer, responses={202: OperationSerializer})
     @action(detail=True, methods=["post"])
     def drain(self, request, pk=None):
-        operation = services.drain(request.user, self.get_object())
+        """Cordon and evict, as `kubectl drain`: DaemonSet and mirror pods stay; pods
+        without a controller need `force`, pods with emptyDir volumes
+        `delete_emptydir_data` (else 400, naming them, and nothing is cordoned)."""
+        node = self.get_object()
+        data = DrainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        operation = services.drain(request.user, node, **data.validated_data)
         return _accepted(operation, context=self.get_serializer_context())

@@ -130,9 +130,44 @@ class ClusterForm(forms.Form):
 
 
 class ClusterEditForm(forms.ModelForm):
+    prometheus_url = forms.URLField(
+        label=_("Prometheus URL"),
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text=_(
+            "Charts come from this Prometheus (it scrapes the kubelets' cadvisor and "
+            "resource metrics); empty: from the portal's own sampler."
+        ),
+    )
+    # not a model field of the form: the stored secret is never put back into the page
+    prometheus_secret = forms.CharField(
+        label=_("Prometheus password or token"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_(
+            "With a user: the basic-auth password; without: a bearer token. Leave empty to "
+            "keep the stored one."
+        ),
+    )
+    clear_prometheus_secret = forms.BooleanField(
+        label=_("Remove the stored password or token"), required=False
+    )
+
     class Meta:
         model = Cluster
-        fields = ["display_name", "description"]
+        fields = ["display_name", "description", "prometheus_url", "prometheus_username"]
+
+    def changes(self) -> dict:
+        """What to hand to the service: the secret only when it is set or cleared."""
+        data = dict(self.cleaned_data)
+        secret = data.pop("prometheus_secret", "")
+        if data.pop("clear_prometheus_secret", False):
+            data["prometheus_secret"] = ""
+        elif secret:
+            data["prometheus_secret"] = secret
+        return data
 
 
 class ScaleOutForm(forms.Form):
@@ -150,7 +185,9 @@ class ScaleOutForm(forms.Form):
 
     def __init__(self, *args, cluster, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["zone"].choices = [("", _("No zone"))] + [(z, z) for z in cluster.zones]
+        # No zone: the provider spreads the workers over the cluster's zones, as at creation.
+        anywhere = _("Spread over the cluster's zones") if cluster.zones else _("No zone")
+        self.fields["zone"].choices = [("", anywhere)] + [(z, z) for z in cluster.zones]
         if cluster.architectures:
             self.fields["arch"].initial = cluster.architectures[0]
 
@@ -158,6 +195,21 @@ class ScaleOutForm(forms.Form):
         data = self.cleaned_data
         zone = data["new_zone"].strip() or data["zone"]
         return {"workers": data["workers"], "zone": zone, "arch": data["arch"]}
+
+
+class DrainForm(forms.Form):
+    """The options of a drain, as kubectl drain's --force and --delete-emptydir-data."""
+
+    force = forms.BooleanField(
+        label=_("Force"),
+        required=False,
+        help_text=_("Also evict pods no controller manages: nothing recreates them."),
+    )
+    delete_emptydir_data = forms.BooleanField(
+        label=_("Delete emptyDir data"),
+        required=False,
+        help_text=_("Also evict pods with emptyDir volumes: the data in them is lost."),
+    )
 
 
 # --- node labels and taints: editable rows --------------------------------------------

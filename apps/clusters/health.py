@@ -5,11 +5,14 @@ import logging
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.kube import nodes as kube_nodes
 from apps.kube.errors import KubeError
 from apps.kube.nodes import is_ready
-from apps.kube.sync import sync_cluster
+from apps.kube.sync import resync
+from apps.namespaces import access
 
 from .models import Cluster
+from .sync import record_usage
 
 log = logging.getLogger("kcsportal.clusters")
 
@@ -24,9 +27,11 @@ def check(cluster: Cluster, *, sync: bool = False) -> Cluster:
         kube = cluster.kube(retries=1)
         fields["version"] = kube.version().lstrip("v")
         if sync:
-            sync_cluster(cluster, kube)
+            resync(cluster, kube)
+            record_usage(cluster, kube)
+            access.sync_cluster(cluster, kube)  # a deleted RoleBinding comes back
         else:
-            nodes = kube.list_nodes()
+            nodes = kube_nodes.list_(kube)
             fields["nodes_total"] = len(nodes)
             fields["nodes_ready"] = sum(map(is_ready, nodes))
     except KubeError as exc:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core import authz
 from apps.core.authz import Perm, RestrictedQuerySet
 from apps.core.fields import EncryptedTextField
+from apps.kube.models import KubeObject
 from apps.tenancy.models import dns_label
 
 
@@ -42,6 +43,11 @@ class Cluster(models.Model):
     api_server = models.CharField(_("API server"), max_length=255, blank=True)
     kubeconfig = EncryptedTextField(_("kubeconfig"), blank=True, editable=False)
     kubeconfig_context = models.CharField(max_length=255, blank=True, editable=False)
+    # Monitoring: charts come from this Prometheus when set (apps/monitoring), else the sampler.
+    prometheus_url = models.URLField(_("Prometheus URL"), max_length=500, blank=True)
+    prometheus_username = models.CharField(_("Prometheus user"), max_length=150, blank=True)
+    # the basic-auth password, or a bearer token when there is no user; never shown back
+    prometheus_secret = EncryptedTextField(_("Prometheus password or token"), blank=True)
     provision_step = models.CharField(
         max_length=32, blank=True, editable=False, help_text="The last provisioning step done."
     )
@@ -61,8 +67,13 @@ class Cluster(models.Model):
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     last_sync = models.DateTimeField(_("last sync"), null=True, blank=True)
+    # How far the cluster's clock is ahead of the portal's, in seconds, as last read
+    # (apps.kube.clock): lists judge rollout deadlines by it without asking the cluster.
+    clock_offset = models.FloatField(_("clock offset (s)"), default=0, editable=False)
     nodes_ready = models.PositiveIntegerField(_("ready nodes"), default=0)
     nodes_total = models.PositiveIntegerField(_("nodes"), default=0)
+    # Totals over the nodes, kept as they change: {"cpu": {"capacity": "12", ...}, ...}.
+    resources = models.JSONField(_("resources"), default=dict, blank=True)
     last_health_check = models.DateTimeField(_("last health check"), null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -87,12 +98,16 @@ class Cluster(models.Model):
         return reverse("portal:cluster", args=[self.pk])
 
     def kube(self, **options):
+        """The cluster's API; inside a tenant's action it impersonates them
+        (``apps.kube.identity``), otherwise it is the kubeconfig's own identity."""
+        from apps.kube import identity
         from apps.kube.client import Kube
 
         if not self.kubeconfig:
-            from apps.kube.errors import KubeError
+            from apps.kube.errors import NotConfigured
 
-            raise KubeError(_("The cluster has no kubeconfig yet."))
+            raise NotConfigured(_("The cluster has no kubeconfig yet."))
+        options.setdefault("impersonate", identity.current())
         return Kube.for_kubeconfig(self.kubeconfig, self.kubeconfig_context or None, **options)
 
     @property
@@ -100,15 +115,18 @@ class Cluster(models.Model):
         return self.status in self.BUSY
 
 
-class Node(models.Model):
+class Node(KubeObject):
     class Role(models.TextChoices):
         MASTER = "master", _("Master")
         WORKER = "worker", _("Worker")
 
     cluster = models.ForeignKey(
-        Cluster, on_delete=models.CASCADE, related_name="nodes", verbose_name=_("cluster")
+        Cluster,
+        on_delete=models.CASCADE,
+        related_name="nodes",
+        db_index=False,  # the unique index starts with it
+        verbose_name=_("cluster"),
     )
-    name = models.CharField(_("name"), max_length=253)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.WORKER)
     zone = models.CharField(_("zone"), max_length=100, blank=True)
     arch = models.CharField(_("architecture"), max_length=32, blank=True)
@@ -119,26 +137,15 @@ class Node(models.Model):
     internal_ip = models.CharField(_("internal IP"), max_length=64, blank=True)
     schedulable = models.BooleanField(_("schedulable"), default=True)
     ready = models.BooleanField(_("ready"), default=False)
-    labels = models.JSONField(_("labels"), default=dict, blank=True)
     taints = models.JSONField(_("taints"), default=list, blank=True)
     capacity = models.JSONField(_("capacity"), default=dict, blank=True)
     allocatable = models.JSONField(_("allocatable"), default=dict, blank=True)
+    # From the metrics API, read by beat's resync (the portal's, not mirrored from the Node).
     usage = models.JSONField(_("usage"), default=dict, blank=True)
-    resource_version = models.CharField(max_length=32, blank=True)
-    created = models.DateTimeField(_("created in Kubernetes"), null=True, blank=True)
 
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["cluster__name", "name"]
+    class Meta(KubeObject.Meta):
         verbose_name = _("node")
         verbose_name_plural = _("nodes")
-        constraints = [
-            models.UniqueConstraint(fields=["cluster", "name"], name="clusters_node_unique")
-        ]
-
-    def __str__(self):
-        return self.name
 
     def get_absolute_url(self):
         return reverse("portal:node", args=[self.pk])
@@ -154,10 +161,22 @@ def _clusters_of_projects(user):
     return Q(pk__in=namespaces.values("cluster"))
 
 
-authz.register(Cluster, actions={"view": _clusters_of_projects})
+def in_clusters_of(project, field: str = "cluster") -> Q:
+    """Objects of the clusters where ``project`` has a namespace (for project-scoped lists)."""
+    from apps.namespaces.models import Namespace
+
+    return Q(**{f"{field}__in": Namespace.objects.filter(project=project).values("cluster")})
+
+
+authz.register(
+    Cluster,
+    actions={"view": _clusters_of_projects},
+    scope=lambda project: in_clusters_of(project, "pk"),
+)
 authz.register(
     Node,
     actions={
         "view": lambda user: Q(cluster__in=Cluster.objects.filter(_clusters_of_projects(user)))
     },
+    scope=in_clusters_of,
 )

@@ -5,6 +5,7 @@ in Celery (tasks.py); fast node operations go to Kubernetes in the request and
 then update the row from Kubernetes' answer.
 """
 
+import contextlib
 import re
 
 from django.core.exceptions import ValidationError
@@ -12,15 +13,17 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.core import audit, authz, operations
+from apps.core.audit import audited
 from apps.core.models import Operation
 from apps.kube import nodes as kube_nodes
+from apps.kube.client import InvalidKubeconfig, parse_kubeconfig
 from apps.kube.errors import KubeError
 from apps.tenancy.models import dns_label
 from apps.tenancy.services import ensure_admin_project
 
 from . import providers
 from .models import Cluster, Node
-from .sync import node_values
+from .sync import NODES, node_summary
 
 ARCHITECTURES = ("amd64", "arm64")
 MAX_WORKERS = 200
@@ -29,7 +32,22 @@ PROTECTED_PREFIXES = ("kubernetes.io/", "node-role.kubernetes.io/", "node.kubern
 PROTECTED_SUFFIXES = (".kubernetes.io",)
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+# A zone becomes the topology.kubernetes.io/zone label's value: Kubernetes' rule for those.
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _LABEL_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def zone_errors(zones) -> list[str]:
+    """Why each zone could not be a node label value in Kubernetes (none: all are fine)."""
+    return [
+        _(
+            "%(zone)s is not a valid zone name: at most 63 letters, digits, '-', '_' or "
+            "'.', beginning and ending with a letter or digit."
+        )
+        % {"zone": zone}
+        for zone in zones
+        if len(zone) > 63 or not _LABEL_VALUE.fullmatch(zone)
+    ]
 
 
 def cluster_lock(cluster) -> str:
@@ -70,6 +88,7 @@ def _refuse_while_busy(cluster) -> None:
 # --- clusters ----------------------------------------------------------------------
 
 
+@audited("cluster.create", Cluster)
 def create_cluster(
     actor,
     *,
@@ -93,6 +112,9 @@ def create_cluster(
         chosen = providers.get(provider)
     except providers.ProviderError as exc:
         raise ValidationError({"provider": exc.message}) from None
+    ready, why = chosen.available()
+    if not ready:
+        raise ValidationError({"provider": why})
     zones = [z.strip() for z in zones if z and z.strip()]
     errors = {}
     try:
@@ -107,6 +129,8 @@ def create_cluster(
         errors["workers"] = _("Choose between 0 and %(n)s workers.") % {"n": MAX_WORKERS}
     if arch not in ARCHITECTURES:
         errors["arch"] = _("Choose one of: %(a)s.") % {"a": ", ".join(ARCHITECTURES)}
+    if zone_errors(zones):
+        errors["zones"] = zone_errors(zones)
     if chosen.versions and version and version not in chosen.versions:
         errors["version"] = _("This provider offers: %(v)s.") % {"v": ", ".join(chosen.versions)}
     if Cluster.objects.filter(name=name).exclude(status=Cluster.Status.DELETED).exists():
@@ -116,10 +140,19 @@ def create_cluster(
     if provider == "kubeconfig":
         # Check an import at once, so a bad kubeconfig is an error on the form.
         try:
-            _data, context, _server = providers.kubeconfig.check(kubeconfig, context)
+            data, context, server = providers.kubeconfig.check(kubeconfig, context)
         except providers.kubeconfig.ImportFailed as exc:
             field = "context" if exc.kind == "context" else "kubeconfig"
             raise ValidationError({field: exc.message}) from None
+        existing = _already_there(providers.kubeconfig.endpoint(data, context))
+        if existing is not None:
+            field = "context" if len(providers.kubeconfig.contexts(data)) > 1 else "kubeconfig"
+            raise ValidationError(
+                {
+                    field: _("This cluster (%(server)s) is already in the portal as %(cluster)s.")
+                    % {"server": server, "cluster": existing.name}
+                }
+            )
 
     spec = providers.ClusterSpec(
         name=name,
@@ -156,26 +189,49 @@ def create_cluster(
             cluster,
             cluster,
             detail={"provider": provider, **cluster.spec},
+            operation=operation,
         )
     return cluster, operation
 
 
+def _already_there(endpoint: tuple[str, str]) -> Cluster | None:
+    """The live cluster whose kubeconfig reaches the same API server with the same CA."""
+    server, _ca = endpoint
+    if not server:
+        return None
+    live = Cluster.objects.exclude(status=Cluster.Status.DELETED).exclude(kubeconfig="")
+    for cluster in live.only("pk", "name", "api_server", "kubeconfig", "kubeconfig_context"):
+        try:
+            theirs = providers.kubeconfig.endpoint(
+                parse_kubeconfig(cluster.kubeconfig), cluster.kubeconfig_context
+            )
+        except InvalidKubeconfig:
+            continue
+        if theirs == endpoint:
+            return cluster
+    return None
+
+
+@audited("cluster.retry")
 def retry_cluster(actor, cluster: Cluster):
-    """Resume a cluster creation that failed, from the step that failed."""
+    """Resume a cluster creation that failed (or was cancelled), from the step that failed."""
     from .tasks import provision_cluster
 
     authz.require_cloud_admin(actor)
-    if cluster.status != Cluster.Status.ERROR or cluster.last_sync is not None:
+    # Only a creation leaves a cluster in error (tasks._mark_failed, _creation_cancelled);
+    # one cancelled during its last step may have been synced already.
+    if cluster.status != Cluster.Status.ERROR:
         raise ValidationError(_("Only a cluster whose creation failed can be retried."))
     with transaction.atomic():
         Cluster.objects.filter(pk=cluster.pk).update(
             status=Cluster.Status.PROVISIONING, status_message=""
         )
         operation = _start(actor, "cluster.create", provision_cluster, cluster, cluster.pk)
-        _audit(actor, "cluster.retry", cluster, cluster)
+        _audit(actor, "cluster.retry", cluster, cluster, operation=operation)
     return operation
 
 
+@audited("cluster.scale_out")
 def scale_out(actor, cluster: Cluster, *, workers: int, zone: str = "", arch: str = "amd64"):
     from .tasks import scale_out_cluster
 
@@ -196,9 +252,18 @@ def scale_out(actor, cluster: Cluster, *, workers: int, zone: str = "", arch: st
         raise ValidationError(
             {"arch": _("Choose one of: %(a)s.") % {"a": ", ".join(ARCHITECTURES)}}
         )
+    zone = zone.strip()
+    if zone_errors([zone]):
+        raise ValidationError({"zone": zone_errors([zone])})
+    try:
+        # The target is fixed now, over the nodes Kubernetes has (the rows may lag), so a
+        # re-run of the task adds only what is missing. No zone: over all the workers.
+        target = len(kube_nodes.workers(kube_nodes.list_(cluster.kube()), zone)) + workers
+    except KubeError as exc:
+        raise ValidationError(
+            _("The cluster's API server did not answer: %(error)s") % {"error": exc.message}
+        ) from exc
     with transaction.atomic():
-        # The target is fixed now, so a re-run of the task adds only what is missing.
-        target = cluster.nodes.filter(role=Node.Role.WORKER, zone=zone).count() + workers
         operation = _start(
             actor, "cluster.scale_out", scale_out_cluster, cluster, cluster.pk, target, zone, arch
         )
@@ -209,10 +274,12 @@ def scale_out(actor, cluster: Cluster, *, workers: int, zone: str = "", arch: st
             cluster,
             cluster,
             detail={"workers": workers, "zone": zone, "arch": arch},
+            operation=operation,
         )
     return operation
 
 
+@audited("cluster.delete")
 def delete_cluster(actor, cluster: Cluster):
     from .tasks import delete_cluster as delete_task
 
@@ -222,14 +289,22 @@ def delete_cluster(actor, cluster: Cluster):
     with transaction.atomic():
         operation = _start(actor, "cluster.delete", delete_task, cluster, cluster.pk)
         Cluster.objects.filter(pk=cluster.pk).update(status=Cluster.Status.DELETING)
-        _audit(actor, "cluster.delete", cluster, cluster)
+        _audit(actor, "cluster.delete", cluster, cluster, operation=operation)
     return operation
 
 
+@audited("cluster.update")
 def update_cluster(actor, cluster: Cluster, **changes) -> Cluster:
-    """Change how the portal names and describes a cluster (nothing in Kubernetes)."""
+    """Change how the portal names and describes a cluster, or where its charts come from
+    (its Prometheus: URL, user, password or token); nothing in Kubernetes."""
     authz.require(actor, "change", cluster)
-    unknown = set(changes) - {"display_name", "description"}
+    unknown = set(changes) - {
+        "display_name",
+        "description",
+        "prometheus_url",
+        "prometheus_username",
+        "prometheus_secret",
+    }
     if unknown:
         raise ValidationError(
             _("These fields cannot be changed: %(f)s.") % {"f": ", ".join(sorted(unknown))}
@@ -243,6 +318,7 @@ def update_cluster(actor, cluster: Cluster, **changes) -> Cluster:
     return cluster
 
 
+@audited("cluster.sync")
 def check_health(actor, cluster: Cluster) -> Cluster:
     """Sync the cluster's inventory and check its health now, instead of at the next beat."""
     from . import health
@@ -253,6 +329,7 @@ def check_health(actor, cluster: Cluster) -> Cluster:
     return cluster
 
 
+@audited("cluster.kubeconfig.download")
 def download_kubeconfig(actor, cluster: Cluster) -> str:
     """The cluster's kubeconfig, for cloud admins only; every download is audited."""
     authz.require(actor, "download_kubeconfig", cluster)
@@ -280,10 +357,9 @@ class _Stale(KubeError):
         self.live = live
 
 
-def _store(node: Node, live) -> None:
-    for field, value in node_values(live).items():
-        setattr(node, field, value)
-    node.save()
+def _store(node: Node, live: dict) -> None:
+    NODES.apply(node.cluster, [live])
+    node.refresh_from_db()
 
 
 def _node_change(actor, node: Node, action: str, change, detail: dict) -> Node:
@@ -295,43 +371,90 @@ def _node_change(actor, node: Node, action: str, change, detail: dict) -> Node:
     except KubeError as exc:
         if isinstance(exc, _Stale):
             _store(node, exc.live)  # so that a reload shows what is there now
-        _audit(
-            actor,
-            f"node.{action}",
-            node,
-            cluster,
-            result="failure",
-            detail={**detail, "error": exc.message},
-        )
         raise ValidationError(exc.message) from exc
     _store(node, answer)
     _audit(actor, f"node.{action}", node, cluster, detail=detail)
     return node
 
 
+@audited("node.cordon")
 def cordon(actor, node: Node) -> Node:
     return _node_change(actor, node, "cordon", lambda k, n: kube_nodes.cordon(k, n, True), {})
 
 
+@audited("node.uncordon")
 def uncordon(actor, node: Node) -> Node:
     return _node_change(actor, node, "uncordon", lambda k, n: kube_nodes.cordon(k, n, False), {})
 
 
-def drain(actor, node: Node):
+def drain_refusals(
+    plan: kube_nodes.DrainPlan, *, force: bool, delete_emptydir_data: bool
+) -> dict[str, str]:
+    """Why the drain cannot go without the options not given, by option (none: it can)."""
+    unmanaged, local_data = plan.blocked(force=force, delete_emptydir_data=delete_emptydir_data)
+    errors = {}
+    if unmanaged:
+        errors["force"] = _(
+            "These pods are not managed by a controller, so nothing would recreate them: "
+            "%(pods)s. Tick “force” to evict them all the same."
+        ) % {"pods": ", ".join(map(kube_nodes.pod_name, unmanaged))}
+    if local_data:
+        errors["delete_emptydir_data"] = _(
+            "These pods keep data in emptyDir volumes, which is lost when they go: "
+            "%(pods)s. Tick “delete emptyDir data” to evict them all the same."
+        ) % {"pods": ", ".join(map(kube_nodes.pod_name, local_data))}
+    return errors
+
+
+def drain_plan(actor, node: Node) -> kube_nodes.DrainPlan:
+    """What a drain of the node would do to the pods on it now (for the confirmation)."""
+    authz.require(actor, "drain", node)
+    kube = node.cluster.kube()
+    try:
+        plan = kube_nodes.drain_plan(kube, node.name)
+    except KubeError as exc:
+        raise ValidationError(exc.message) from exc
+    # The budgets are a hint on the confirmation; the drain honours them anyway.
+    with contextlib.suppress(KubeError):
+        plan.held = kube_nodes.held_by_budgets(kube, plan.evict)
+    return plan
+
+
+@audited("node.drain")
+def drain(actor, node: Node, *, force: bool = False, delete_emptydir_data: bool = False):
+    """Cordon the node and evict its pods, as an operation; follows ``kubectl drain``.
+
+    Pods no controller manages are evicted only with ``force``, pods with emptyDir
+    volumes only with ``delete_emptydir_data``: without them the drain is refused here,
+    naming those pods, before anything is cordoned. The task checks again (the node's
+    pods may have changed by the time it runs). DaemonSet and mirror pods stay.
+    """
     from .tasks import drain_node
 
     authz.require(actor, "drain", node)
+    _refuse_while_busy(node.cluster)
+    refusals = drain_refusals(
+        drain_plan(actor, node), force=force, delete_emptydir_data=delete_emptydir_data
+    )
+    if refusals:
+        raise ValidationError(refusals)
+    options = {"force": bool(force), "delete_emptydir_data": bool(delete_emptydir_data)}
     with transaction.atomic():
-        operation = _start(actor, "node.drain", drain_node, node.cluster, node.pk, target=node)
-        _audit(
+        operation = _start(
             actor,
             "node.drain",
-            node,
+            drain_node,
             node.cluster,
+            node.pk,
+            options["force"],
+            options["delete_emptydir_data"],
+            target=node,
         )
+        _audit(actor, "node.drain", node, node.cluster, detail=options, operation=operation)
     return operation
 
 
+@audited("node.label")
 def set_labels(actor, node: Node, labels: dict[str, str]) -> Node:
     """Replace the node's user labels; protected (system) labels stay as they are.
 
@@ -348,13 +471,14 @@ def set_labels(actor, node: Node, labels: dict[str, str]) -> Node:
 
     def change(kube, name):
         live = kube_nodes.read(kube, name)
-        if _user_labels(live.metadata.labels) != seen:
+        if _user_labels(live["metadata"].get("labels")) != seen:
             raise _Stale(live)
-        return kube_nodes.patch_labels(kube, name, patch, live.metadata.resource_version)
+        return kube_nodes.patch_labels(kube, name, patch, live["metadata"]["resourceVersion"])
 
     return _node_change(actor, node, "label", change, {"labels": labels})
 
 
+@audited("node.taint")
 def set_taints(actor, node: Node, taints: list[dict]) -> Node:
     """Replace the node's user taints; taints Kubernetes manages stay as they are.
 
@@ -367,11 +491,13 @@ def set_taints(actor, node: Node, taints: list[dict]) -> Node:
 
     def change(kube, name):
         live = kube_nodes.read(kube, name)
-        current = (live.spec.taints if live.spec else None) or []
-        if _user_taints(node_values(live)["taints"]) != seen:
+        current = (live.get("spec") or {}).get("taints") or []
+        if _user_taints(node_summary(live)["taints"]) != seen:
             raise _Stale(live)
-        system = [kube.sanitize(t) for t in current if is_protected(t.key)]
-        return kube_nodes.set_taints(kube, name, system + cleaned, live.metadata.resource_version)
+        system = [t for t in current if is_protected(t["key"])]
+        return kube_nodes.set_taints(
+            kube, name, system + cleaned, live["metadata"]["resourceVersion"]
+        )
 
     return _node_change(actor, node, "taint", change, {"taints": cleaned})
 

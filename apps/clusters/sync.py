@@ -1,74 +1,106 @@
-"""Nodes mirrored from every cluster, and the cluster's node health from them."""
+"""Nodes mirrored from every cluster, and what the cluster's row derives from them."""
+
+import contextlib
+from decimal import Decimal
 
 from django.db.models import Count, Q
 
+from apps.kube import bulk, quantity
 from apps.kube.metrics import node_usage
+from apps.kube.mirror import Mirror, register
 from apps.kube.nodes import ZONE_LABEL, is_control_plane, is_ready
-from apps.kube.sync import Mirror, register
 
 from .models import Cluster, Node
 
-
-def _address(node, kind="InternalIP") -> str:
-    addresses = (node.status.addresses if node.status else None) or []
-    return next((a.address for a in addresses if a.type == kind), "")
+ARCH_LABEL = "kubernetes.io/arch"
 
 
-def _fetch(kube):
-    usage = node_usage(kube)
-    return [(node, usage.get(node.metadata.name, {})) for node in kube.list_nodes()]
+def _address(status: dict, kind="InternalIP") -> str:
+    return next((a["address"] for a in status.get("addresses") or [] if a.get("type") == kind), "")
 
 
-def node_values(node, usage=None) -> dict:
-    labels = node.metadata.labels or {}
-    info = node.status.node_info if node.status else None
+def node_summary(obj: dict) -> dict:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    info = status.get("nodeInfo") or {}
     return {
-        "name": node.metadata.name,
-        "role": Node.Role.MASTER if is_control_plane(node) else Node.Role.WORKER,
+        "role": Node.Role.MASTER if is_control_plane(obj) else Node.Role.WORKER,
         "zone": labels.get(ZONE_LABEL, ""),
-        "arch": labels.get("kubernetes.io/arch", info.architecture if info else ""),
-        "os_image": info.os_image if info else "",
-        "kernel_version": info.kernel_version if info else "",
-        "kubelet_version": info.kubelet_version if info else "",
-        "container_runtime": info.container_runtime_version if info else "",
-        "internal_ip": _address(node),
-        "schedulable": not (node.spec and node.spec.unschedulable),
-        "ready": is_ready(node),
-        "labels": labels,
+        "arch": labels.get(ARCH_LABEL, info.get("architecture", "")),
+        "os_image": info.get("osImage", ""),
+        "kernel_version": info.get("kernelVersion", ""),
+        "kubelet_version": info.get("kubeletVersion", ""),
+        "container_runtime": info.get("containerRuntimeVersion", ""),
+        "internal_ip": _address(status),
+        "schedulable": not spec.get("unschedulable"),
+        "ready": is_ready(obj),
         "taints": [
-            {k: v for k, v in {"key": t.key, "value": t.value, "effect": t.effect}.items() if v}
-            for t in (node.spec.taints or [])
-        ]
-        if node.spec
-        else [],
-        "capacity": dict(node.status.capacity or {}) if node.status else {},
-        "allocatable": dict(node.status.allocatable or {}) if node.status else {},
-        # Usage comes with a sync; a single node read leaves the last known usage.
-        **({"usage": usage} if usage is not None else {}),
-        "resource_version": node.metadata.resource_version or "",
-        "created": node.metadata.creation_timestamp,
+            {k: t[k] for k in ("key", "value", "effect") if t.get(k)}
+            for t in spec.get("taints") or []
+        ],
+        "capacity": dict(status.get("capacity") or {}),
+        "allocatable": dict(status.get("allocatable") or {}),
     }
 
 
-def _count_nodes(cluster, result) -> None:
-    counts = Node.objects.filter(cluster=cluster).aggregate(
-        total=Count("pk"), ready=Count("pk", filter=Q(ready=True))
-    )
-    Cluster.objects.filter(pk=cluster.pk).update(
-        nodes_total=counts["total"], nodes_ready=counts["ready"]
-    )
-    cluster.nodes_total, cluster.nodes_ready = counts["total"], counts["ready"]
+RESOURCES = ("cpu", "memory", "pods")
+PARTS = ("capacity", "allocatable", "usage")
 
 
-register(
-    Mirror(
-        kind="Node",
-        model=Node,
-        fetch=_fetch,
-        key_fields=("name",),
-        key=lambda item: (item[0].metadata.name,),
-        values=lambda item: node_values(*item),
-        after=_count_nodes,
-        order=10,
-    )
+def totals(nodes) -> dict:
+    """CPU, memory and pods summed over the nodes: capacity, allocatable, usage (as text)."""
+    sums = {name: {part: Decimal(0) for part in PARTS} for name in RESOURCES}
+    seen = {name: set() for name in RESOURCES}
+    for values in nodes.values(*PARTS):
+        for part in PARTS:
+            for name in RESOURCES:
+                amount = (values[part] or {}).get(name)
+                if amount not in (None, ""):
+                    with contextlib.suppress(ValueError):
+                        sums[name][part] += quantity.parse(amount)
+                        seen[name].add(part)
+    return {
+        name: {part: str(sums[name][part]) for part in PARTS if part in seen[name]}
+        for name in RESOURCES
+    }
+
+
+def summarize_cluster(cluster, *_args) -> None:
+    """What the cluster's row says of its nodes: counts, zones, architectures and totals.
+
+    Kept as nodes change (a handful of queries, whatever the number of nodes), so the
+    cluster's page reads them from one row instead of from every node.
+    """
+    nodes = Node.objects.filter(cluster=cluster)
+    counts = nodes.aggregate(total=Count("pk"), ready=Count("pk", filter=Q(ready=True)))
+    fields = {
+        "nodes_total": counts["total"],
+        "nodes_ready": counts["ready"],
+        "zones": sorted(set(nodes.exclude(zone="").values_list("zone", flat=True))),
+        "architectures": sorted(set(nodes.exclude(arch="").values_list("arch", flat=True))),
+        "resources": totals(nodes),
+    }
+    Cluster.objects.filter(pk=cluster.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(cluster, name, value)
+
+
+def record_usage(cluster, kube) -> None:
+    """Each node's current CPU and memory use, from the metrics API (not part of the Node)."""
+    usage = node_usage(kube)
+    rows = Node.objects.filter(cluster=cluster).values_list("pk", "name")
+    bulk.update(Node, [{"pk": pk, "usage": usage.get(name, {})} for pk, name in rows])
+    summarize_cluster(cluster)
+
+
+NODES = register(
+    Mirror(Node, "v1", "Node", summary=node_summary, after=summarize_cluster, order=10)
 )
+
+
+# Clusters the informer keeps live: those working, including while they scale.
+WATCHED = (Cluster.Status.RUNNING, Cluster.Status.DEGRADED, Cluster.Status.SCALING)
+
+
+def watched_clusters():
+    return list(Cluster.objects.filter(status__in=WATCHED).exclude(kubeconfig=""))

@@ -7,6 +7,7 @@ from apps.core.tables import Column, Table
 from apps.kube.quantity import parse
 
 from . import providers
+from .models import Cluster, Node
 
 GIB = Decimal(1024**3)
 
@@ -55,10 +56,11 @@ class ProviderColumn(Column):
 
 class ClusterTable(Table):
     columns = [
-        Column("name", _("Name"), link=True),
+        # How the portal names a cluster everywhere: its display name if set, else its name.
+        Column("__str__", _("Name"), link=True),
         ProviderColumn("provider", _("Provider")),
         Column("version", _("Version")),
-        Column("get_status_display", _("Status"), template="core/cells/status.html"),
+        Column("status", _("Status"), template="core/cells/status.html", choices=Cluster.Status),
         Column("nodes_ready", _("Nodes ready"), template="clusters/cells/nodes_ready.html"),
         Column("zones", _("Zones"), template="clusters/cells/list.html"),
         Column("created", _("Created")),
@@ -67,7 +69,7 @@ class ClusterTable(Table):
 
 NODE_COLUMNS = [
     Column("name", _("Name"), link=True),
-    Column("get_role_display", _("Role")),
+    Column("role", _("Role"), choices=Node.Role),
     Column("zone", _("Zone")),
     Column("arch", _("Architecture")),
     Column("ready", _("Status"), template="clusters/cells/node_status.html"),
@@ -77,13 +79,6 @@ NODE_COLUMNS = [
     ResourceColumn("cpu", _("CPU cores")),
     ResourceColumn("memory", _("Memory")),
 ]
-
-
-class ClusterNodeTable(Table):
-    """The nodes of one cluster (on the cluster's page)."""
-
-    columns = NODE_COLUMNS
-    empty_text = _("No nodes yet.")
 
 
 class NodeTable(Table):

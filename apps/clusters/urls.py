@@ -16,6 +16,7 @@ urlpatterns = [
         name="cluster_add_with",
     ),
     path("clusters/<int:pk>/", views.ClusterView.as_view(), name="cluster"),
+    path("clusters/<int:pk>/status/", views.ClusterStatusView.as_view(), name="cluster_status"),
     path(
         "clusters/<int:pk>/scale-out/",
         views.ClusterScaleOutView.as_view(),

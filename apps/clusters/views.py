@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db.models import CharField, Q
+from django.db.models import CharField, Count, Q
 from django.db.models.functions import Cast
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -22,14 +22,19 @@ from apps.core.views import (
     PortalView,
     ServiceFormView,
 )
+from apps.events import services as event_services
+from apps.events.tables import EventTable
+from apps.kube import nodes as kube_nodes
 
-from . import filters, forms, providers, services, tables
+from . import filters, forms, providers, services, status, tables
 from .models import Cluster, Node
 
 # --- clusters ----------------------------------------------------------------------
 
 
 class ClusterListView(ObjectListView):
+    live_models = (Cluster, Node)
+    needs = authz.Perm.VIEW_INFRASTRUCTURE
     queryset = Cluster.objects.all()
     table = tables.ClusterTable
     filterset_class = filters.ClusterFilterSet
@@ -65,20 +70,51 @@ def recent_operations(user, cluster, limit=10):
 RESOURCES = (("cpu", _("CPU cores")), ("memory", _("Memory")), ("pods", _("Pods")))
 
 
-def capacity(nodes) -> list[tuple[str, dict]]:
-    """Totals over the nodes: capacity, allocatable and usage of CPU, memory and pods."""
+def capacity(cluster) -> list[tuple[str, dict]]:
+    """Totals over the nodes (kept on the cluster's row): capacity, allocatable and usage."""
     rows = []
     for name, label in RESOURCES:
-        totals = {}
-        for part in ("capacity", "allocatable", "usage"):
-            values = [tables.quantity(getattr(node, part).get(name)) for node in nodes]
-            known = [v for v in values if v is not None]
-            totals[part] = tables.FORMATS[name](sum(known)) if known else ""
+        kept = cluster.resources.get(name) or {}
+        totals = {
+            part: tables.FORMATS[name](tables.quantity(kept.get(part))) if part in kept else ""
+            for part in ("capacity", "allocatable", "usage")
+        }
         rows.append((label, totals))
     return rows
 
 
+def node_summary(cluster) -> dict:
+    """How many nodes there are by status, role and zone: a few GROUP BYs, never every node.
+
+    Each count links to the node list, filtered to those nodes.
+    """
+    nodes = Node.objects.filter(cluster=cluster)
+    base = f"{reverse('portal:node_list')}?cluster={cluster.pk}"
+    status = nodes.aggregate(
+        n_ready=Count("pk", filter=Q(ready=True)),
+        n_not_ready=Count("pk", filter=Q(ready=False)),
+        n_cordoned=Count("pk", filter=Q(schedulable=False)),
+    )
+    return {
+        "status": [
+            (_("Ready"), status["n_ready"], f"{base}&ready=true"),
+            (_("Not ready"), status["n_not_ready"], f"{base}&ready=false"),
+            (_("Cordoned"), status["n_cordoned"], f"{base}&schedulable=false"),
+        ],
+        "roles": [
+            (Node.Role(row["role"]).label, row["n"], f"{base}&role={row['role']}")
+            for row in nodes.values("role").annotate(n=Count("pk")).order_by("role")
+        ],
+        "zones": [
+            (row["zone"] or _("(no zone)"), row["n"], row["zone"] and f"{base}&zone={row['zone']}")
+            for row in nodes.values("zone").annotate(n=Count("pk")).order_by("zone")
+        ],
+        "all": base,
+    }
+
+
 class ClusterView(ObjectDetailView):
+    live_models = (Cluster, Node)
     model = Cluster
     queryset = Cluster.objects.select_related("project", "created_by")
     template_name = "clusters/cluster_detail.html"
@@ -86,13 +122,12 @@ class ClusterView(ObjectDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, cluster = self.request.user, self.object
-        nodes = list(cluster.nodes.all())
         operations = list(recent_operations(user, cluster))
         provider = providers.PROVIDERS.get(cluster.provider)
         context.update(
             provider=provider,
-            nodes=tables.ClusterNodeTable(nodes),
-            capacity=capacity(nodes),
+            node_summary=node_summary(cluster),
+            capacity=capacity(cluster),
             operations=OperationTable(operations),
             active=next((op for op in operations if not op.is_finished), None),
             can_change=cluster.status != Cluster.Status.DELETED
@@ -109,14 +144,58 @@ class ClusterView(ObjectDetailView):
         return context
 
 
+class ClusterStatusView(ObjectDetailView):
+    """The cluster's state now: its API server asked directly, the rest as mirrored."""
+
+    live_models = (Cluster, Node)  # (not every pod and event: it asks the API server too)
+    model = Cluster
+    template_name = "clusters/cluster_status.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cluster = self.object
+        node_rows, totals = status.nodes(cluster)
+        usage = status.pod_usage(cluster)
+        by = self.request.GET.get("top", "cpu")
+        by = by if by in status.BY else "cpu"
+        top_namespaces, top_workloads = status.top_consumers(self.request.user, cluster, usage, by)
+        context.update(
+            api=status.api_health(cluster),
+            # Kubernetes' own condition names, but Ready in the reader's language.
+            conditions=[_("Ready") if c == "Ready" else c for c in status.CONDITIONS],
+            node_rows=node_rows,
+            not_ready=status.not_ready(node_rows),
+            totals=[(label, totals[name]) for name, label in RESOURCES],
+            top_namespaces=top_namespaces,
+            top_workloads=top_workloads,
+            top_by=by,
+            top_choices=[
+                ("cpu", _("CPU requested")),
+                ("memory", _("Memory requested")),
+                ("cpu_usage", _("CPU used")),
+                ("memory_usage", _("Memory used")),
+            ],
+            usage_measured=bool(usage),
+            warnings=EventTable(event_services.recent_warnings(self.request.user, cluster)),
+            events_url=f"{reverse('portal:event_list')}?cluster={cluster.pk}&type=Warning",
+        )
+        return context
+
+
 class ClusterProviderChoiceView(PortalView, TemplateView):
     """Step one of the wizard: which provider creates (or imports) the cluster."""
 
     template_name = "clusters/cluster_provider.html"
+    cloud_admin_only = True
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["providers"] = [p for p in providers.PROVIDERS.values() if p.capabilities.create]
+        # Each with whether it can work here now, and why not (shown, but not offered).
+        context["providers"] = [
+            (provider, *provider.available())
+            for provider in providers.PROVIDERS.values()
+            if provider.capabilities.create
+        ]
         return context
 
 
@@ -124,11 +203,20 @@ class ClusterCreateView(ServiceFormView):
     form_class = forms.ClusterForm
     template_name = "clusters/cluster_form.html"
     title = _("New cluster")
+    cloud_admin_only = True
+    audit_action, audit_model = "cluster.create", Cluster
 
     def dispatch(self, request, *args, provider, **kwargs):
         self.provider = providers.PROVIDERS.get(provider)
         if self.provider is None or not self.provider.capabilities.create:
             raise Http404
+        if request.user.is_authenticated and self.may_open(request):
+            # Only those who may create clusters hear about the providers (the others get
+            # the 403 page from super().dispatch).
+            ready, why = self.provider.available()
+            if not ready:
+                messages.error(request, why)
+                return HttpResponseRedirect(reverse("portal:cluster_add"))
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
@@ -151,6 +239,8 @@ class ClusterCreateView(ServiceFormView):
 class KubeconfigContextsView(PortalView, View):
     """HTMX: the wizard's context field, filled from the kubeconfig pasted so far."""
 
+    cloud_admin_only = True
+
     def post(self, request):
         form = forms.ClusterForm(request.POST, provider="kubeconfig")
         upload = request.FILES.get("kubeconfig_file")
@@ -165,7 +255,7 @@ class ClusterEditView(ObjectFormView):
     title = _("Edit cluster")
 
     def perform(self, form):
-        return services.update_cluster(self.request.user, self.object, **form.cleaned_data)
+        return services.update_cluster(self.request.user, self.object, **form.changes())
 
 
 class ClusterScaleOutView(ObjectFormView):
@@ -177,7 +267,13 @@ class ClusterScaleOutView(ObjectFormView):
         return {**super().get_form_kwargs(), "cluster": self.object}
 
     def perform(self, form):
-        return services.scale_out(self.request.user, self.object, **form.service_arguments())
+        try:
+            return services.scale_out(self.request.user, self.object, **form.service_arguments())
+        except ValidationError as exc:
+            # A zone typed as a new one is reported on that field, not on the choice.
+            if form.cleaned_data["new_zone"].strip() and "zone" in getattr(exc, "error_dict", {}):
+                exc.error_dict["new_zone"] = exc.error_dict.pop("zone")
+            raise
 
 
 class ClusterRetryView(ObjectActionView):
@@ -210,6 +306,7 @@ class KubeconfigDownloadView(PortalView, View):
             return HttpResponseRedirect(cluster.get_absolute_url())
         response = HttpResponse(text, content_type="application/yaml")
         response["Content-Disposition"] = f'attachment; filename="{cluster.name}.kubeconfig"'
+        response["Cache-Control"] = "no-store"  # credentials: no cache keeps a copy
         return response
 
 
@@ -217,6 +314,8 @@ class KubeconfigDownloadView(PortalView, View):
 
 
 class NodeListView(ObjectListView):
+    live_models = (Node,)
+    needs = authz.Perm.VIEW_INFRASTRUCTURE
     queryset = Node.objects.select_related("cluster")
     table = tables.NodeTable
     filterset_class = filters.NodeFilterSet
@@ -227,6 +326,7 @@ def _user_rows(items, key=lambda item: item):
 
 
 class NodeView(ObjectDetailView):
+    live_models = (Node,)
     model = Node
     queryset = Node.objects.select_related("cluster")
     template_name = "clusters/node_detail.html"
@@ -317,9 +417,35 @@ class NodeUncordonView(ObjectActionView):
         return services.uncordon(self.request.user, self.object)
 
 
-class NodeDrainView(ObjectActionView):
+class NodeDrainView(ObjectFormView):
+    """Confirm a drain: the pods it evicts and leaves, the options some pods need."""
+
     model = Node
-    title = button = _("Drain")
+    action = "drain"
+    form_class = forms.DrainForm
+    template_name = "clusters/node_drain.html"
+    title = _("Drain")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        try:
+            plan = services.drain_plan(self.request.user, self.object)
+        except ValidationError as exc:
+            context["plan_error"] = " ".join(exc.messages)
+            return context
+        unmanaged, local_data = set(map(id, plan.unmanaged)), set(map(id, plan.local_data))
+        context["evict"] = [
+            {
+                "name": kube_nodes.pod_name(pod),
+                "unmanaged": id(pod) in unmanaged,
+                "local_data": id(pod) in local_data,
+                "phase": pod.status.phase if pod.status else "",
+                "budget": plan.held.get(id(pod), ""),
+            }
+            for pod in plan.evict
+        ]
+        context["skipped"] = [kube_nodes.pod_name(pod) for pod in plan.skipped]
+        return context
 
     def perform(self, form):
-        return services.drain(self.request.user, self.object)
+        return services.drain(self.request.user, self.object, **form.cleaned_data)

@@ -4,9 +4,12 @@ the audited ``reveal`` action."""
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 
-from apps.core.api.base import RestrictedRelatedField, ServiceViewSet
+from apps.core.api.base import RestrictedRelatedField, ServiceViewSet, WriteChoiceField
+from apps.core.api.pagination import KeysetPagination
+from apps.kube.api import YamlActions
 from apps.namespaces.models import Namespace
 
 from . import filters, services
@@ -67,7 +70,7 @@ class TlsSerializer(serializers.Serializer):
 
 class SecretSerializer(serializers.ModelSerializer):
     namespace = RestrictedRelatedField(Namespace, action="work")
-    type = serializers.ChoiceField(choices=Secret.Type.choices, default=Secret.Type.OPAQUE)
+    type = WriteChoiceField(choices=Secret.Type.choices, default=Secret.Type.OPAQUE)
     data = serializers.DictField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
@@ -139,11 +142,16 @@ def secret_data(type_: str, validated: dict) -> dict | None:
     return validated.get("data")
 
 
-class ConfigMapViewSet(ServiceViewSet):
+class ConfigMapViewSet(YamlActions, ServiceViewSet):
     """ConfigMaps in the namespaces you may work in. Values are plain text (not secret)."""
+
+    pagination_class = KeysetPagination
 
     queryset = ConfigMap.objects.all()
     serializer_class = ConfigMapSerializer
+    yaml_read = services.configmap_yaml
+    yaml_replace = services.replace_configmap_yaml
+    yaml_create = services.create_configmap_from_yaml
     filterset_class = filters.ConfigMapFilterSet
     ordering_fields = ["name", "namespace_name", "created"]
     search_fields = ["name"]
@@ -171,17 +179,30 @@ class ConfigMapViewSet(ServiceViewSet):
         services.delete_configmap(self.request.user, obj)
 
 
-class SecretViewSet(ServiceViewSet):
+class SecretViewSet(YamlActions, ServiceViewSet):
     """Secrets in the namespaces you may work in. Values are write-only: give them as
     `data` (Opaque), `registry` (kubernetes.io/dockerconfigjson) or `tls`
     (kubernetes.io/tls); read them with `POST /secrets/{id}/reveal/` (audited)."""
 
+    pagination_class = KeysetPagination
+
     queryset = Secret.objects.all()
     serializer_class = SecretSerializer
+    # Values masked (********) when read; a masked value kept in an edit keeps its value.
+    yaml_read = services.secret_yaml
+    yaml_replace = services.replace_secret_yaml
+    yaml_create = services.create_secret_from_yaml
     filterset_class = filters.SecretFilterSet
     ordering_fields = ["name", "namespace_name", "type", "created"]
     search_fields = ["name"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # PUT only for the YAML: a Secret's values are changed key by key (PATCH), never retyped.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    @extend_schema(exclude=True)
+    def update(self, request, *args, **kwargs):
+        if not kwargs.get("partial"):
+            raise MethodNotAllowed(request.method)
+        return super().update(request, *args, **kwargs)
 
     def create_object(self, data):
         return services.create_secret(
@@ -224,4 +245,5 @@ class SecretViewSet(ServiceViewSet):
         wanted.is_valid(raise_exception=True)
         keys = wanted.validated_data.get("keys") or None
         values = services.reveal_secret(request.user, secret, keys=keys)
-        return Response({"data": values})
+        # Secret values: no cache on the way (or the client's) keeps a copy.
+        return Response({"data": values}, headers={"Cache-Control": "no-store"})

@@ -1,5 +1,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from apps.core.filters import SearchFilterSet, restricted
 
@@ -27,8 +29,13 @@ class ConfigMapFilterSet(ConfigFilterSet):
         fields = ["cluster", "project", "namespace"]
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class SecretTypeFilter(django_filters.ChoiceFilter):
+    """The form's types to choose from; documented as text, like the type a Secret has."""
+
+
 class SecretFilterSet(ConfigFilterSet):
-    type = django_filters.ChoiceFilter(choices=Secret.Type.choices, label=_("Type"))
+    type = SecretTypeFilter(choices=Secret.Type.choices, label=_("Type"))
 
     class Meta:
         model = Secret

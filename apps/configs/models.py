@@ -11,60 +11,42 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import authz
-from apps.core.authz import InNamespace, RestrictedQuerySet
+from apps.core.authz import InNamespace
+from apps.kube.models import KubeObject
 
 
-class NamespacedObject(models.Model):
-    """What ConfigMaps and Secrets share: where they live and their mirrored summary."""
+class ConfigObject(KubeObject):
+    """What ConfigMaps and Secrets add to every mirrored object: their key names."""
 
-    cluster = models.ForeignKey(
-        "clusters.Cluster", on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
-    )
-    # Set by the portal on create and by sync (from namespace_name) for native objects.
-    namespace = models.ForeignKey(
-        "namespaces.Namespace",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("namespace"),
-    )
-    namespace_name = models.CharField(_("namespace"), max_length=63)
-    name = models.CharField(_("name"), max_length=253)
     keys = models.JSONField(_("keys"), default=list, blank=True)
-    labels = models.JSONField(_("labels"), default=dict, blank=True)
-    manifest = models.JSONField(_("manifest"), default=dict, blank=True)
-    resource_version = models.CharField(max_length=32, blank=True)
-    created = models.DateTimeField(_("created in Kubernetes"), null=True, blank=True)
 
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
+    class Meta(KubeObject.Meta):
         abstract = True
-        ordering = ["cluster__name", "namespace_name", "name"]
-
-    def __str__(self):
-        return self.name
 
 
-class ConfigMap(NamespacedObject):
+# ConfigMaps Kubernetes keeps in every namespace itself (kube-controller-manager's root CA
+# publisher): it puts them back when they are changed or deleted.
+SYSTEM_CONFIGMAPS = frozenset({"kube-root-ca.crt"})
+
+
+class ConfigMap(ConfigObject):
     data = models.JSONField(_("data"), default=dict, blank=True)
     binary_keys = models.JSONField(_("binary keys"), default=list, blank=True)
 
-    class Meta(NamespacedObject.Meta):
+    class Meta(ConfigObject.Meta):
         verbose_name = _("ConfigMap")
         verbose_name_plural = _("ConfigMaps")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cluster", "namespace_name", "name"], name="configs_configmap_unique"
-            )
-        ]
 
     def get_absolute_url(self):
         return reverse("portal:configmap", args=[self.pk])
 
+    @property
+    def is_system(self) -> bool:
+        """Kept by Kubernetes (the cluster's CA bundle): read-only in the portal."""
+        return self.name in SYSTEM_CONFIGMAPS
 
-class Secret(NamespacedObject):
+
+class Secret(ConfigObject):
     """A Secret's summary; its values stay in Kubernetes."""
 
     class Type(models.TextChoices):
@@ -74,14 +56,9 @@ class Secret(NamespacedObject):
 
     type = models.CharField(_("type"), max_length=100, default=Type.OPAQUE)
 
-    class Meta(NamespacedObject.Meta):
+    class Meta(ConfigObject.Meta):
         verbose_name = _("Secret")
         verbose_name_plural = _("Secrets")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cluster", "namespace_name", "name"], name="configs_secret_unique"
-            )
-        ]
 
     def get_absolute_url(self):
         return reverse("portal:secret", args=[self.pk])

@@ -1,6 +1,8 @@
 """ConfigMaps and Secrets: create, update, edit YAML, delete, and reveal a Secret's values.
 
-Validate → authorize → act in Kubernetes → mirror the answer → audit.
+Both kinds are declared once on the shared write path (``apps.kube.services``); what
+is here is what is special about them: their keys, the values of each Secret type,
+and keeping Secret values out of the database, logs and audit trail.
 
 Secret values pass through here on their way to Kubernetes, and back to a user
 who reveals them (an audited, separately permitted action). They are never
@@ -15,16 +17,15 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.core import audit, authz
 from apps.core import yaml as kyaml
-from apps.kube import manifests, objects
-from apps.kube.errors import KubeError
+from apps.core.audit import audited
+from apps.kube.services import YAML, ObjectService
 
 from .models import ConfigMap, Secret
-from .sync import configmap_values, secret_values
+from .sync import CONFIGMAPS, SECRETS, without_values
 
 # What the portal shows instead of a Secret's value; never valid base64, so a YAML
 # edit that keeps it means "leave this value as it is".
@@ -65,46 +66,16 @@ def check_keys(keys) -> list[str]:
     return errors
 
 
-def _require_namespace(actor, namespace) -> None:
-    """The actor may create objects in this namespace (a 404 for others' namespaces)."""
-    authz.require(actor, "work", namespace)
-    if namespace.is_terminating:
-        raise ValidationError({"namespace": _("The namespace is being deleted.")})
-
-
-def _error(exc: KubeError, field: str = NON_FIELD_ERRORS) -> ValidationError:
-    if exc.status == 409 and exc.reason == "AlreadyExists":
-        return ValidationError({"name": _("An object with this name already exists here.")})
-    return manifests.as_validation_error(exc, field)
-
-
 def _b64(value: str | bytes) -> str:
     if isinstance(value, str):
         value = value.encode()
     return base64.b64encode(value).decode()
 
 
-def _audit(actor, action: str, row, **detail):
-    ns = row.namespace
-    audit.record(
-        actor,
-        action,
-        row,
-        project=ns.project if ns is not None else None,
-        cluster=row.cluster.name,
-        namespace=row.namespace_name,
-        detail=detail,
-    )
-
-
 # --- ConfigMaps ------------------------------------------------------------------------
 
 
-def _mirror_configmap(row: ConfigMap, obj: dict) -> ConfigMap:
-    for field, value in configmap_values(obj).items():
-        setattr(row, field, value)
-    row.save()
-    return row
+configmaps = ObjectService(CONFIGMAPS, noun="configmap", detail=lambda row: {"keys": row.keys})
 
 
 def _configmap_body(namespace, name, data, binary_data, labels) -> dict:
@@ -131,24 +102,30 @@ def _check_configmap(name, data, binary_data) -> None:
         raise ValidationError(errors)
 
 
+@audited("configmap.create", ConfigMap)
 def create_configmap(
     actor, *, namespace, name: str, data: dict, binary_data: dict | None = None, labels=None
 ) -> ConfigMap:
     """A ConfigMap from text values (``data``) and, for non-text files, ``binary_data``."""
-    _require_namespace(actor, namespace)
+    configmaps.authorize_create(actor, namespace)
     data, binary_data = dict(data or {}), dict(binary_data or {})
     _check_configmap(name, data, binary_data)
-    kube = namespace.cluster.kube()
-    try:
-        created = objects.create(kube, _configmap_body(namespace, name, data, binary_data, labels))
-    except KubeError as exc:
-        raise _error(exc) from exc
-    with transaction.atomic():
-        row = _mirror_configmap(ConfigMap(cluster=namespace.cluster, namespace=namespace), created)
-        _audit(actor, "configmap.create", row, keys=row.keys)
-    return row
+    body = _configmap_body(namespace, name, data, binary_data, labels)
+    return configmaps.create(actor, namespace, body)
 
 
+def _refuse_system(configmap: ConfigMap) -> None:
+    if configmap.is_system:
+        raise ValidationError(
+            _(
+                "%(name)s is kept by Kubernetes in every namespace (the cluster's CA bundle); "
+                "Kubernetes restores it when it is changed or deleted."
+            )
+            % {"name": configmap.name}
+        )
+
+
+@audited("configmap.update")
 def update_configmap(
     actor,
     configmap: ConfigMap,
@@ -163,7 +140,8 @@ def update_configmap(
     ``resource_version`` is the version the user edited (the row's by default):
     if someone changed the ConfigMap since, Kubernetes refuses with a conflict.
     """
-    authz.require(actor, "change", configmap)
+    configmaps.authorize(actor, "change", configmap)
+    _refuse_system(configmap)
     data = dict(data or {})
     body = json.loads(json.dumps(configmap.manifest or {}))
     if binary_data is None:
@@ -182,74 +160,31 @@ def update_configmap(
     if labels is not None:
         metadata["labels"] = labels
     before = set(configmap.keys)
-    try:
-        replaced = objects.replace(configmap.cluster.kube(), body)
-    except KubeError as exc:
-        raise _error(exc) from exc
-    with transaction.atomic():
-        _mirror_configmap(configmap, replaced)
-        _audit(
-            actor,
-            "configmap.update",
-            configmap,
-            keys=configmap.keys,
-            removed=sorted(before - set(configmap.keys)),
-        )
-    return configmap
+    return configmaps.replace(actor, configmap, body, removed=sorted(before - {*data, *binary}))
 
 
 def configmap_yaml(actor, configmap: ConfigMap) -> str:
     """The live ConfigMap as YAML for viewing and editing."""
-    authz.require(actor, "view", configmap)
-    try:
-        live = objects.read(
-            configmap.cluster.kube(), "v1", "ConfigMap", configmap.name, configmap.namespace_name
-        )
-    except KubeError as exc:
-        raise _error(exc, "yaml") from exc
-    return kyaml.dump(kyaml.for_edit(live))
+    return configmaps.yaml(actor, configmap)
 
 
+@audited("configmap.update")
 def replace_configmap_yaml(actor, configmap: ConfigMap, text: str) -> ConfigMap:
-    authz.require(actor, "change", configmap)
-    replaced = manifests.replace_from_yaml(
-        configmap.cluster.kube(),
-        text,
-        api_version="v1",
-        kind="ConfigMap",
-        name=configmap.name,
-        namespace=configmap.namespace_name,
-    )
-    with transaction.atomic():
-        _mirror_configmap(configmap, replaced)
-        _audit(actor, "configmap.update", configmap, keys=configmap.keys, source="yaml")
-    return configmap
+    configmaps.authorize(actor, "change", configmap)
+    _refuse_system(configmap)
+    return configmaps.replace_from_yaml(actor, configmap, text)
 
 
 def create_configmap_from_yaml(actor, namespace, text: str) -> ConfigMap:
     """Create from YAML; the object must be in the namespace chosen (and allowed)."""
-    _require_namespace(actor, namespace)
-    created = manifests.create_from_yaml(
-        namespace.cluster.kube(), text, api_version="v1", kind="ConfigMap", namespace=namespace.name
-    )
-    with transaction.atomic():
-        row = _mirror_configmap(ConfigMap(cluster=namespace.cluster, namespace=namespace), created)
-        _audit(actor, "configmap.create", row, keys=row.keys, source="yaml")
-    return row
+    return configmaps.create_from_yaml(actor, namespace, text)
 
 
+@audited("configmap.delete")
 def delete_configmap(actor, configmap: ConfigMap) -> None:
-    authz.require(actor, "delete", configmap)
-    try:
-        objects.delete(
-            configmap.cluster.kube(), "v1", "ConfigMap", configmap.name, configmap.namespace_name
-        )
-    except KubeError as exc:
-        if not exc.not_found:
-            raise _error(exc) from exc
-    with transaction.atomic():
-        _audit(actor, "configmap.delete", configmap, keys=configmap.keys)
-        configmap.delete()
+    configmaps.authorize(actor, "delete", configmap)
+    _refuse_system(configmap)
+    configmaps.delete(actor, configmap)
 
 
 # --- Secret values by type -------------------------------------------------------------
@@ -345,7 +280,7 @@ def check_secret_data(type_: str, data: dict) -> None:
     elif type_ == Secret.Type.DOCKERCONFIGJSON:
         try:
             config = json.loads(_bytes(data.get(DOCKER_KEY)))
-        except ValueError:
+        except (ValueError, RecursionError):
             config = None
         if not isinstance(config, dict) or not isinstance(config.get("auths"), dict):
             raise ValidationError(
@@ -356,27 +291,54 @@ def check_secret_data(type_: str, data: dict) -> None:
 # --- Secrets ---------------------------------------------------------------------------
 
 
-def _mirror_secret(row: Secret, obj: dict) -> Secret:
-    for field, value in secret_values(obj).items():
-        setattr(row, field, value)
-    row.save()
-    return row
+def _guard_secret(actor, obj: dict, target) -> None:
+    """Tenants write only the types the portal offers.
+
+    A ``kubernetes.io/service-account-token`` Secret, say, would be filled with a token
+    by the cluster's token controller, which the tenant could then reveal.
+    """
+    type_ = obj.get("type") or Secret.Type.OPAQUE
+    if isinstance(target, Secret) and type_ == target.type:
+        return  # an edit keeps the type the Secret has
+    if type_ not in Secret.Type.values and not authz.is_cloud_admin(actor):
+        raise ValidationError(
+            {
+                YAML: _("Secrets of type %(type)s cannot be created here; use one of: %(types)s.")
+                % {"type": type_, "types": ", ".join(Secret.Type.values)}
+            }
+        )
+
+
+def _masked(live: dict) -> dict:
+    obj = kyaml.for_edit(without_values(live))
+    data = live.get("data") or {}
+    if data:
+        obj["data"] = {key: MASK for key in data}
+    return obj
+
+
+secrets = ObjectService(
+    SECRETS,
+    noun="secret",
+    detail=lambda row: {"type": row.type, "keys": row.keys},
+    guard=_guard_secret,
+    dump=_masked,
+)
 
 
 def _read_secret(secret: Secret, field: str = NON_FIELD_ERRORS) -> dict:
-    try:
-        return objects.read(
-            secret.cluster.kube(), "v1", "Secret", secret.name, secret.namespace_name
-        )
-    except KubeError as exc:
-        raise _error(exc, field) from exc
+    live = secrets.read(secret)
+    if live is None:
+        raise ValidationError({field: _("Kubernetes is unavailable; try again in a moment.")})
+    return live
 
 
+@audited("secret.create", Secret)
 def create_secret(
     actor, *, namespace, name: str, type: str = Secret.Type.OPAQUE, data: dict, labels=None
 ) -> Secret:
     """A Secret of ``type`` with ``data`` (key → text or bytes), checked for its type."""
-    _require_namespace(actor, namespace)
+    secrets.authorize_create(actor, namespace)
     data = dict(data or {})
     if problems := check_name(name):
         raise ValidationError({"name": problems})
@@ -393,16 +355,10 @@ def create_secret(
         "type": type,
         "data": {k: _b64(v) for k, v in data.items()},
     }
-    try:
-        created = objects.create(namespace.cluster.kube(), body)
-    except KubeError as exc:
-        raise _error(exc) from exc
-    with transaction.atomic():
-        row = _mirror_secret(Secret(cluster=namespace.cluster, namespace=namespace), created)
-        _audit(actor, "secret.create", row, type=row.type, keys=row.keys)
-    return row
+    return secrets.create(actor, namespace, body)
 
 
+@audited("secret.update")
 def update_secret(
     actor,
     secret: Secret,
@@ -416,7 +372,7 @@ def update_secret(
     """Set the values in ``data`` and drop the keys in ``remove``; others stay as they are
     (the user never has to retype a value they cannot see). ``replace_all`` makes ``data``
     the whole content (a TLS pair, registry credentials)."""
-    authz.require(actor, "change", secret)
+    secrets.authorize(actor, "change", secret)
     data, remove = dict(data or {}), set(remove)
     live = _read_secret(secret)
     expected = resource_version or secret.resource_version
@@ -441,22 +397,7 @@ def update_secret(
     if labels is not None:
         body["metadata"]["labels"] = labels
     body["metadata"]["resourceVersion"] = expected or live["metadata"].get("resourceVersion")
-    try:
-        replaced = objects.replace(secret.cluster.kube(), body)
-    except KubeError as exc:
-        raise _error(exc) from exc
-    with transaction.atomic():
-        _mirror_secret(secret, replaced)
-        _audit(
-            actor,
-            "secret.update",
-            secret,
-            type=secret.type,
-            keys=secret.keys,
-            changed=sorted(data),
-            removed=sorted(remove),
-        )
-    return secret
+    return secrets.replace(actor, secret, body, changed=sorted(data), removed=sorted(remove))
 
 
 def _decode(value: str) -> str:
@@ -467,6 +408,7 @@ def _decode(value: str) -> str:
         return value  # not text: the base64 itself
 
 
+@audited("secret.reveal")
 def reveal_secret(actor, secret: Secret, keys=None) -> dict[str, str]:
     """The Secret's values, read live from Kubernetes (an audited action, key names only)."""
     authz.require(actor, "reveal", secret)
@@ -474,24 +416,24 @@ def reveal_secret(actor, secret: Secret, keys=None) -> dict[str, str]:
     data = live.get("data") or {}
     wanted = set(keys) if keys else set(data)
     values = {k: _decode(v) for k, v in sorted(data.items()) if k in wanted}
-    _audit(actor, "secret.reveal", secret, keys=sorted(values))
+    audit.record(actor, "secret.reveal", secret, detail={"keys": sorted(values)})
     return values
 
 
 def secret_yaml(actor, secret: Secret, *, reveal: bool = False) -> str:
     """The live Secret as YAML; its values masked unless revealed (audited)."""
-    authz.require(actor, "view", secret)
-    live = _read_secret(secret, "yaml")
-    obj = kyaml.for_edit(live)
+    if not reveal:
+        return secrets.yaml(actor, secret)
+    return _revealed_yaml(actor, secret)
+
+
+@audited("secret.reveal")
+def _revealed_yaml(actor, secret: Secret) -> str:
+    authz.require(actor, "reveal", secret)
+    obj = kyaml.for_edit(_read_secret(secret, YAML))
     obj.pop("stringData", None)
-    data = obj.get("data") or {}
-    if reveal:
-        authz.require(actor, "reveal", secret)
-        _audit(actor, "secret.reveal", secret, keys=sorted(data), source="yaml")
-    else:
-        obj["data"] = {key: MASK for key in data}
-    if not obj.get("data"):
-        obj.pop("data", None)
+    keys = sorted(obj.get("data") or {})
+    audit.record(actor, "secret.reveal", secret, detail={"keys": keys, "source": YAML})
     return kyaml.dump(obj)
 
 
@@ -506,7 +448,7 @@ def _unmask(obj: dict, live: dict | None) -> None:
     if unknown:
         raise ValidationError(
             {
-                "yaml": _("%(keys)s: a masked value stands for a value the Secret does not have.")
+                YAML: _("%(keys)s: a masked value stands for a value the Secret does not have.")
                 % {"keys": ", ".join(unknown)}
             }
         )
@@ -514,35 +456,18 @@ def _unmask(obj: dict, live: dict | None) -> None:
         data[key] = current[key]
 
 
+@audited("secret.update")
 def replace_secret_yaml(actor, secret: Secret, text: str) -> Secret:
     """Apply an edited Secret; values still masked (``********``) keep their live value."""
-    authz.require(actor, "change", secret)
-    try:
-        obj = kyaml.check(
-            kyaml.load(text),
-            api_version="v1",
-            kind="Secret",
-            namespace=secret.namespace_name,
-            name=secret.name,
-        )
-    except ValidationError as exc:
-        raise ValidationError({"yaml": exc.messages}) from None
+    secrets.authorize(actor, "change", secret)
+    obj = secrets.load(text, namespace=secret.namespace_name, name=secret.name)
     if not obj["metadata"].get("resourceVersion"):
         raise ValidationError(
-            {"yaml": _("Keep metadata.resourceVersion: it shows whether someone else changed it.")}
+            {YAML: _("Keep metadata.resourceVersion: it shows whether someone else changed it.")}
         )
-    if not isinstance(obj.get("data") or {}, dict):
-        raise ValidationError({"yaml": _("data must be a mapping.")})
     _check_yaml_tls(obj)
-    _unmask(obj, _read_secret(secret, "yaml"))
-    try:
-        replaced = objects.replace(secret.cluster.kube(), obj)
-    except KubeError as exc:
-        raise manifests.as_validation_error(exc) from exc
-    with transaction.atomic():
-        _mirror_secret(secret, replaced)
-        _audit(actor, "secret.update", secret, type=secret.type, keys=secret.keys, source="yaml")
-    return secret
+    _unmask(obj, _read_secret(secret, YAML))
+    return secrets.replace(actor, secret, obj, field=YAML, source=YAML)
 
 
 def _check_yaml_tls(obj: dict) -> None:
@@ -557,46 +482,25 @@ def _check_yaml_tls(obj: dict) -> None:
         try:
             return base64.b64decode(data.get(key) or "", validate=True)
         except ValueError:
-            raise ValidationError(
-                {"yaml": _("data.%(key)s is not base64.") % {"key": key}}
-            ) from None
+            raise ValidationError({YAML: _("data.%(key)s is not base64.") % {"key": key}}) from None
 
     if MASK in (data.get(TLS_CRT), data.get(TLS_KEY)):
         return  # unchanged values, kept from the live Secret
     try:
         check_tls(value(TLS_CRT), value(TLS_KEY))
     except ValidationError as exc:
-        raise ValidationError({"yaml": exc.messages}) from None
+        raise ValidationError({YAML: exc.messages}) from None
 
 
+@audited("secret.create", Secret)
 def create_secret_from_yaml(actor, namespace, text: str) -> Secret:
-    _require_namespace(actor, namespace)
-    try:
-        obj = kyaml.check(
-            kyaml.load(text), api_version="v1", kind="Secret", namespace=namespace.name
-        )
-    except ValidationError as exc:
-        raise ValidationError({"yaml": exc.messages}) from None
+    secrets.authorize_create(actor, namespace)
+    obj = secrets.load(text, namespace=namespace.name)
     if MASK in (obj.get("data") or {}).values():
-        raise ValidationError({"yaml": _("Give the values: a new Secret has none to keep.")})
+        raise ValidationError({YAML: _("Give the values: a new Secret has none to keep.")})
     _check_yaml_tls(obj)
-    try:
-        created = objects.create(namespace.cluster.kube(), obj)
-    except KubeError as exc:
-        raise manifests.as_validation_error(exc) from exc
-    with transaction.atomic():
-        row = _mirror_secret(Secret(cluster=namespace.cluster, namespace=namespace), created)
-        _audit(actor, "secret.create", row, type=row.type, keys=row.keys, source="yaml")
-    return row
+    return secrets.create(actor, namespace, obj, source=YAML, field=YAML)
 
 
 def delete_secret(actor, secret: Secret) -> None:
-    authz.require(actor, "delete", secret)
-    try:
-        objects.delete(secret.cluster.kube(), "v1", "Secret", secret.name, secret.namespace_name)
-    except KubeError as exc:
-        if not exc.not_found:
-            raise _error(exc) from exc
-    with transaction.atomic():
-        _audit(actor, "secret.delete", secret, type=secret.type, keys=secret.keys)
-        secret.delete()
+    secrets.delete(actor, secret)

@@ -1,116 +1,38 @@
 """ConfigMaps and Secrets mirrored from every cluster.
 
-Secrets are mirrored without their values: ``secret_values`` drops ``data``,
+Secrets are mirrored without their values: ``without_values`` drops ``data``,
 ``stringData`` and the last-applied annotation (which repeats them) before
 anything is kept.
 """
 
-from django.db.models import OuterRef, Subquery
-from django.utils.dateparse import parse_datetime
-
-from apps.core import yaml as kyaml
-from apps.kube import objects
-from apps.kube.sync import Mirror, register
-from apps.namespaces.models import Namespace
+from apps.kube.mirror import LAST_APPLIED, Mirror, register, without_managed_fields
 
 from .models import ConfigMap, Secret
 
 
-def _common(obj: dict) -> dict:
-    metadata = obj.get("metadata") or {}
-    return {
-        "namespace_name": metadata.get("namespace", ""),
-        "name": metadata.get("name", ""),
-        "labels": metadata.get("labels") or {},
-        "resource_version": metadata.get("resourceVersion") or "",
-        "created": parse_datetime(metadata["creationTimestamp"])
-        if metadata.get("creationTimestamp")
-        else None,
-    }
-
-
-def _manifest(obj: dict) -> dict:
-    """The object as kept in the row: without what the server manages except its version."""
-    return kyaml.for_edit(obj)
-
-
-def configmap_values(obj: dict) -> dict:
+def configmap_summary(obj: dict) -> dict:
     data = obj.get("data") or {}
     binary = obj.get("binaryData") or {}
-    return {
-        **_common(obj),
-        "keys": sorted([*data, *binary]),
-        "data": dict(data),
-        "binary_keys": sorted(binary),
-        "manifest": _manifest(obj),
-    }
+    return {"keys": sorted([*data, *binary]), "data": dict(data), "binary_keys": sorted(binary)}
 
 
 def without_values(obj: dict) -> dict:
     """A Secret with every value removed (what may be stored or shown unmasked)."""
-    manifest = _manifest(obj)
-    manifest.pop("data", None)
-    manifest.pop("stringData", None)
-    return manifest
+    kept = without_managed_fields(obj)
+    kept.pop("data", None)
+    kept.pop("stringData", None)
+    annotations = dict(kept["metadata"].get("annotations") or {})
+    if annotations.pop(LAST_APPLIED, None) is not None:
+        kept["metadata"] = {**kept["metadata"], "annotations": annotations}
+    return kept
 
 
-def secret_values(obj: dict) -> dict:
+def secret_summary(obj: dict) -> dict:
     keys = {*(obj.get("data") or {}), *(obj.get("stringData") or {})}
-    return {
-        **_common(obj),
-        "type": obj.get("type") or Secret.Type.OPAQUE,
-        "keys": sorted(keys),
-        "manifest": without_values(obj),
-    }
+    return {"type": obj.get("type") or Secret.Type.OPAQUE, "keys": sorted(keys)}
 
 
-def _fetch(kind):
-    def fetch(kube):
-        return [kube.sanitize(item) for item in objects.list_(kube, "v1", kind)]
-
-    return fetch
-
-
-def _link_namespaces(model):
-    """After a sync: rows of objects created outside the portal get their Namespace (one query)."""
-
-    def after(cluster, result):
-        model.objects.filter(cluster=cluster, namespace__isnull=True).update(
-            namespace=Subquery(
-                Namespace.objects.filter(cluster=cluster, name=OuterRef("namespace_name")).values(
-                    "pk"
-                )[:1]
-            )
-        )
-
-    return after
-
-
-def _key(obj: dict) -> tuple:
-    return (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-
-
-register(
-    Mirror(
-        kind="ConfigMap",
-        model=ConfigMap,
-        fetch=_fetch("ConfigMap"),
-        key_fields=("namespace_name", "name"),
-        key=_key,
-        values=configmap_values,
-        after=_link_namespaces(ConfigMap),
-        order=200,
-    )
-)
-register(
-    Mirror(
-        kind="Secret",
-        model=Secret,
-        fetch=_fetch("Secret"),
-        key_fields=("namespace_name", "name"),
-        key=_key,
-        values=secret_values,
-        after=_link_namespaces(Secret),
-        order=200,
-    )
+CONFIGMAPS = register(Mirror(ConfigMap, "v1", "ConfigMap", summary=configmap_summary, order=200))
+SECRETS = register(
+    Mirror(Secret, "v1", "Secret", summary=secret_summary, clean=without_values, order=200)
 )

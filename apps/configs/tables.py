@@ -7,7 +7,7 @@ KEYS = "configs/cells/keys.html"
 CONFIGMAP_COLUMNS = [
     Column("name", _("Name"), link=True),
     Column("namespace_name", _("Namespace")),
-    Column("cluster.name", _("Cluster")),
+    Column("cluster", _("Cluster")),
     Column("keys", _("Keys"), template=KEYS),
     Column("created", _("Created")),
 ]

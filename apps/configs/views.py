@@ -67,7 +67,9 @@ class KeyValueEditorMixin:
 
 
 class ConfigMapListView(ObjectListView):
-    queryset = ConfigMap.objects.select_related("cluster")
+    live_models = (ConfigMap,)
+    needs = authz.Perm.OPERATE
+    queryset = ConfigMap.objects.select_related("cluster").defer("data")  # it shows the keys
     table = tables.ConfigMapTable
     filterset_class = filters.ConfigMapFilterSet
     add_url_name = "portal:configmap_add"
@@ -77,6 +79,7 @@ class ConfigMapListView(ObjectListView):
 
 
 class ConfigMapView(ObjectDetailView):
+    live_models = (ConfigMap,)
     model = ConfigMap
     queryset = ConfigMap.objects.select_related("cluster", "namespace__project")
     template_name = "configs/configmap_detail.html"
@@ -86,8 +89,8 @@ class ConfigMapView(ObjectDetailView):
         user = self.request.user
         context.update(
             values=sorted(self.object.data.items()),
-            can_change=authz.can(user, "change", self.object),
-            can_delete=authz.can(user, "delete", self.object),
+            can_change=not self.object.is_system and authz.can(user, "change", self.object),
+            can_delete=not self.object.is_system and authz.can(user, "delete", self.object),
         )
         return context
 
@@ -143,6 +146,12 @@ class ConfigMapYamlView(ObjectYamlView):
     read = services.configmap_yaml
     write = services.replace_configmap_yaml
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.object.is_system:  # Kubernetes' own: shown, never offered for editing
+            context["can_edit"] = False
+        return context
+
 
 class YamlCreateView(ServiceFormView):
     form_class = forms.YamlCreateForm
@@ -182,6 +191,8 @@ class ConfigMapDeleteView(ObjectDeleteView):
 
 
 class SecretListView(ObjectListView):
+    live_models = (Secret,)
+    needs = authz.Perm.OPERATE
     queryset = Secret.objects.select_related("cluster")
     table = tables.SecretTable
     filterset_class = filters.SecretFilterSet
@@ -192,6 +203,7 @@ class SecretListView(ObjectListView):
 
 
 class SecretView(ObjectDetailView):
+    live_models = (Secret,)
     model = Secret
     queryset = Secret.objects.select_related("cluster", "namespace__project")
     template_name = "configs/secret_detail.html"

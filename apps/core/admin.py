@@ -125,6 +125,17 @@ class OperationAdmin(ReadOnlyAdmin):
     list_filter = ["status", "kind", "created"]
     search_fields = ["target_name", "step", "error", "request_id"]
     list_select_related = ["actor", "project"]
+    exclude = ["log"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = [f for f in super().get_readonly_fields(request, obj) if f != "log"]
+        return [*fields, "log_text"]
+
+    @admin.display(description=_("log"))
+    def log_text(self, obj):
+        from .operations import log_lines
+
+        return "\n".join(log_lines(obj))
 
 
 @admin.register(ApiToken)

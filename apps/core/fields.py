@@ -39,9 +39,43 @@ class EncryptedTextField(models.TextField):
     in front of FIELD_ENCRYPTION_KEY: new values use it, old ones still decrypt.
     """
 
+    descriptor_class = None  # set below: decrypts on first use
+
     def from_db_value(self, value, expression, connection):
-        return value if value in (None, "") else decrypt(value)
+        # Decrypted when first read (see _Decrypting): a list of objects with their
+        # cluster does not pay for every kubeconfig it never uses.
+        return value if value in (None, "") else Ciphertext(value)
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
-        return value if value in (None, "") else encrypt(value)
+        if value in (None, "") or isinstance(value, Ciphertext):
+            return value
+        return encrypt(value)
+
+    def value_to_string(self, obj):
+        return self.value_from_object(obj)
+
+
+class Ciphertext(str):
+    """A stored value not decrypted yet."""
+
+
+class _Decrypting(models.query_utils.DeferredAttribute):
+    """The field's attribute: the plain value, decrypted on first read.
+
+    A data descriptor (it has ``__set__``), so that reads come here rather than
+    straight from the instance's ``__dict__``.
+    """
+
+    def __get__(self, instance, cls=None):
+        value = super().__get__(instance, cls)
+        if isinstance(value, Ciphertext):
+            value = decrypt(value)
+            instance.__dict__[self.field.attname] = value
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
+
+EncryptedTextField.descriptor_class = _Decrypting

@@ -19,7 +19,17 @@ def _broker():
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
-CHECKS = {"database": _database, "broker": _broker}
+def _cache():
+    # Sessions' throttling, the informer's "watched" marks and page change tokens
+    # live in the cache: Redis in production, shared by every replica.
+    from django.core.cache import cache
+
+    cache.set("kcs:readyz", "ok", 30)
+    if cache.get("kcs:readyz") != "ok":
+        raise RuntimeError("the cache did not keep a value")
+
+
+CHECKS = {"database": _database, "cache": _cache, "broker": _broker}
 
 
 def readiness() -> dict[str, str]:

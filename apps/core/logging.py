@@ -30,3 +30,17 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class ClientErrorsOnce(logging.Filter):
+    """On ``django.request``: a 4xx is an answer, not a failure of the portal.
+
+    Django logs a warning for each 403/404 (a 403 with the PermissionDenied's whole
+    traceback); the request's own line (``kcsportal.request``: method, path, status,
+    user, request id) already says it, so that one line is all a 4xx logs. Server
+    errors keep their record and traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        return status is None or status >= 500

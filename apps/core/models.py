@@ -1,3 +1,4 @@
+import functools
 import hashlib
 import secrets
 
@@ -6,7 +7,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +70,17 @@ class Operation(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     started = models.DateTimeField(_("started"), null=True, blank=True)
     finished = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Surviving a dead worker (see operations.reap): the worker running the operation
+    # touches ``heartbeat`` while it runs; ``task_id`` is the Celery message of the
+    # current attempt (an older message delivered late does nothing), ``task_name`` and
+    # ``task_args`` what re-queues it, ``steps`` the steps completed so far (a resumed
+    # attempt skips them), ``resumes`` how often it was resumed after its worker stopped.
+    heartbeat = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    task_name = models.CharField(max_length=200, blank=True)
+    task_args = models.JSONField(default=list, blank=True)
+    steps = models.JSONField(default=list, blank=True)
+    resumes = models.PositiveSmallIntegerField(_("resumed"), default=0)
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -93,10 +105,12 @@ class Operation(models.Model):
     def get_absolute_url(self):
         return reverse("portal:operation", args=[self.pk])
 
-    def get_kind_display(self):
-        from .operations import kind_label
+    # What each kind is called, in the user's language; filled in as the operation tasks
+    # are declared (operations.operation_task).
+    KIND_LABELS: dict = {}
 
-        return kind_label(self.kind)
+    def get_kind_display(self):
+        return str(self.KIND_LABELS.get(self.kind, self.kind))
 
     @property
     def is_finished(self) -> bool:
@@ -109,6 +123,25 @@ class Operation(models.Model):
         return (self.finished or timezone.now()) - self.started
 
 
+@functools.cache
+def _page_of(target_type: str) -> str:
+    """The portal's URL name of an "app_label.model" object page ("" if it has none)."""
+    model_name = target_type.rpartition(".")[2]
+    name = f"portal:{model_name}"
+    try:
+        reverse(name, args=[1])
+    except NoReverseMatch:
+        return ""
+    return name
+
+
+def object_url(target_type: str, target_id: str) -> str:
+    if not target_type or not str(target_id).isdigit():
+        return ""
+    name = _page_of(target_type)
+    return reverse(name, args=[int(target_id)]) if name else ""
+
+
 class AuditEventQuerySet(RestrictedQuerySet):
     """Append-only: bulk updates and deletes are refused, as single ones are."""
 
@@ -117,6 +150,10 @@ class AuditEventQuerySet(RestrictedQuerySet):
 
     def delete(self):
         raise TypeError("Audit events cannot be deleted.")
+
+    def fail(self, reason: str) -> int:
+        """The one change an event may see: the operation it started failed afterwards."""
+        return super().update(result=AuditEvent.Result.FAILURE, reason=reason)
 
 
 class AuditEvent(models.Model):
@@ -156,6 +193,17 @@ class AuditEvent(models.Model):
         _("result"), max_length=16, choices=Result.choices, default=Result.SUCCESS
     )
     detail = models.JSONField(_("detail"), default=dict, blank=True)
+    # Why it failed: the refusal (permission, validation, quota, conflict) or the error.
+    reason = models.TextField(_("reason"), blank=True)
+    # The long operation the action started, if any: its failure fails the event.
+    operation = models.ForeignKey(
+        Operation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("operation"),
+    )
     source_ip = models.GenericIPAddressField(_("source IP"), null=True, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
 
@@ -165,6 +213,7 @@ class AuditEvent(models.Model):
         ordering = ["-created", "-pk"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
+        indexes = [models.Index(fields=["result", "-created"], name="core_audit_result")]
 
     def __str__(self):
         return f"{self.actor_name} {self.action} {self.target_name}"
@@ -176,6 +225,15 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events cannot be deleted.")
+
+    @property
+    def target_url(self) -> str:
+        """The portal page of the event's object, when it has one (no query: by type + id)."""
+        return object_url(self.target_type, self.target_id)
+
+    @property
+    def operation_url(self) -> str:
+        return reverse("portal:operation", args=[self.operation_id]) if self.operation_id else ""
 
 
 class ApiToken(models.Model):

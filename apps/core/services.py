@@ -8,9 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit, authz, operations
+from .audit import audited
 from .models import ApiToken, Operation
 
 
+@audited("token.create", ApiToken)
 @transaction.atomic
 def create_token(actor, *, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
     """Create a personal API token; returns it with its key, which is never shown again."""
@@ -33,6 +35,7 @@ def create_token(actor, *, name: str, expires_in_days: int | None = None) -> tup
     return token, key
 
 
+@audited("token.revoke")
 @transaction.atomic
 def revoke_token(actor, token: ApiToken) -> None:
     authz.require(actor, "delete", token)
@@ -40,6 +43,7 @@ def revoke_token(actor, token: ApiToken) -> None:
     token.delete()
 
 
+@audited("diagnostics.start")
 def start_diagnostics(actor) -> Operation:
     from .tasks import run_diagnostics
 
@@ -48,23 +52,29 @@ def start_diagnostics(actor) -> Operation:
         operation = operations.start(
             actor, "diagnostics", run_diagnostics, target_name=_("KCS Portal")
         )
-        audit.record(actor, "diagnostics.start", operation)
+        audit.record(actor, "diagnostics.start", operation, operation=operation)
     return operation
 
 
-@transaction.atomic
+@audited("operation.cancel")
 def cancel_operation(actor, operation: Operation) -> Operation:
+    """Cancel an unfinished operation: its lock is released at once and its target left
+    in a state from which a retry or a delete works (the kind's on_cancel), re-read from
+    Kubernetes; a task still running stops at its next step."""
     authz.require(actor, "cancel", operation)
-    if operation.is_finished:
-        raise ValidationError(_("This operation has already finished."))
-    Operation.objects.filter(pk=operation.pk).update(
-        status=Operation.Status.CANCELLED, finished=timezone.now()
-    )
-    operation.refresh_from_db()
-    audit.record(actor, "operation.cancel", operation, project=operation.project)
+    with transaction.atomic():
+        changed = Operation.objects.filter(pk=operation.pk, status__in=Operation.UNFINISHED).update(
+            status=Operation.Status.CANCELLED, finished=timezone.now()
+        )
+        if not changed:
+            raise ValidationError(_("This operation has already finished."))
+        operation.refresh_from_db()
+        audit.record(actor, "operation.cancel", operation, project=operation.project)
+    operations.cancelled(operation)
     return operation
 
 
+@audited("user.update")
 @transaction.atomic
 def save_user(actor, user, *, created: bool, changed: list[str]) -> None:
     """Save a user account edited by a cloud admin (admin site)."""
@@ -76,6 +86,7 @@ def save_user(actor, user, *, created: bool, changed: list[str]) -> None:
     )
 
 
+@audited("user.delete")
 @transaction.atomic
 def delete_user(actor, user) -> None:
     authz.require_cloud_admin(actor)

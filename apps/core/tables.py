@@ -1,8 +1,14 @@
 """Declarative tables for list pages: columns named once, rendered by one template."""
 
+import functools
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
+
+from .models import AuditEvent, Operation
+
+TIME = "core/cells/time.html"  # how every table shows a moment: one line, to the second
 
 
 @dataclass(frozen=True)
@@ -11,15 +17,35 @@ class Column:
     label: str
     link: bool | str = False  # link to the row (True) or to the object at this accessor
     template: str | None = None  # a template for the cell, given `row` and `value`
+    nowrap: bool = False  # a short value that reads badly broken (a user name)
+    breakable: bool = False  # a long technical name: may wrap at its dots, colons, words
+    choices: type | None = None  # TextChoices: a known value is shown as its label
 
     def value(self, row):
-        return _resolve(row, self.accessor)
+        value = _resolve(row, self.accessor)
+        return choice_label(self.choices, value) if self.choices else value
+
+    def cell_template(self, value) -> str | None:
+        if self.template is None and isinstance(value, datetime):
+            return TIME
+        return self.template
 
     def url(self, row) -> str | None:
         if not self.link:
             return None
         target = row if self.link is True else _resolve(row, self.link)
         return target.get_absolute_url() if target is not None else None
+
+
+def choice_label(choices, value):
+    """A Kubernetes value by its label in the reader's language, if it is one we name."""
+    return _labels(choices).get(value, value)
+
+
+@functools.cache
+def _labels(choices) -> dict:
+    # Lazy labels: translated when shown, so one dict serves every language.
+    return dict(choices.choices)
 
 
 def _resolve(row, accessor: str):
@@ -39,21 +65,35 @@ class Table:
     columns: list[Column] = []
     empty_text = _("Nothing here yet.")
 
-    def __init__(self, rows):
+    def __init__(self, rows, *, unlinked=()):
         self.rows = rows
+        self.unlinked = set(unlinked)  # accessors whose links the reader may not follow
+        # Sortable columns, set by the list view: accessor -> (link, "asc"/"desc"/"").
+        self.sort_links = {}
+
+    def headers(self):
+        """(column, the link that sorts by it or None, "asc"/"desc"/"") per column."""
+        for column in self.columns:
+            url, state = self.sort_links.get(column.accessor, (None, ""))
+            yield column, url, state
 
     def __iter__(self):
         for row in self.rows:
-            yield row, [(column, column.value(row), column.url(row)) for column in self.columns]
+            cells = []
+            for column in self.columns:
+                value = column.value(row)
+                url = None if column.accessor in self.unlinked else column.url(row)
+                cells.append((column, value, url, column.cell_template(value)))
+            yield row, cells
 
 
 class OperationTable(Table):
     columns = [
-        Column("get_kind_display", _("Operation"), link=True),
+        Column("get_kind_display", _("Operation"), link=True),  # (labels of registered kinds)
         Column("target_name", _("Target")),
         Column("project", _("Project")),
         Column("actor", _("By")),
-        Column("get_status_display", _("Status"), template="core/cells/status.html"),
+        Column("status", _("Status"), template="core/cells/status.html", choices=Operation.Status),
         Column("progress", _("Progress"), template="core/cells/progress.html"),
         Column("created", _("Started")),
     ]
@@ -62,15 +102,16 @@ class OperationTable(Table):
 class AuditEventTable(Table):
     columns = [
         Column("created", _("Time")),
-        Column("actor_name", _("User")),
-        Column("action", _("Action")),
-        Column("target_type", _("Type")),
-        Column("target_name", _("Target")),
+        Column("actor_name", _("User"), nowrap=True),
+        Column("action", _("Action"), breakable=True),
+        Column("target_type", _("Type"), breakable=True),
+        Column("target_name", _("Target"), breakable=True, template="core/cells/audit_target.html"),
         Column("project_name", _("Project")),
         Column("cluster", _("Cluster")),
         Column("namespace", _("Namespace")),
-        Column("get_result_display", _("Result"), template="core/cells/result.html"),
-        Column("source_ip", _("Source IP")),
+        Column("result", _("Result"), template="core/cells/result.html", choices=AuditEvent.Result),
+        Column("reason", _("Reason")),
+        Column("source_ip", _("Source IP"), breakable=True),
     ]
 
 

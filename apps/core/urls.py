@@ -10,6 +10,7 @@ urlpatterns = [
         "operations/<int:pk>/cancel/", views.OperationCancelView.as_view(), name="operation_cancel"
     ),
     path("audit/", views.AuditEventListView.as_view(), name="auditevent_list"),
+    path("audit/export/", views.AuditEventExportView.as_view(), name="auditevent_export"),
     path("tokens/", views.ApiTokenListView.as_view(), name="apitoken_list"),
     path("tokens/add/", views.ApiTokenCreateView.as_view(), name="apitoken_add"),
     path("tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="apitoken_revoke"),

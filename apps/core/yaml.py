@@ -17,6 +17,9 @@ MAX_BYTES = 512 * 1024
 MAX_ALIASES = 50
 # Expanded size allowed relative to the text: aliases may repeat a little, not explode.
 MAX_EXPANSION = 4
+# How deeply values may nest; Kubernetes objects (CRD schemas included) stay far below it,
+# and deeper input would exhaust Python's recursion limit somewhere on its way.
+MAX_DEPTH = 100
 
 # Fields Kubernetes sets itself; an export leaves them out, an edit sends none of them
 # back except resourceVersion (which makes a stale edit fail instead of overwriting).
@@ -34,7 +37,33 @@ class _Loader(yaml.SafeLoader):
                 raise ValidationError(
                     _("The YAML uses too many aliases (at most %(n)s).") % {"n": MAX_ALIASES}
                 )
-        return super().compose_node(parent, index)
+        self.depth = getattr(self, "depth", 0) + 1
+        if self.depth > MAX_DEPTH:
+            raise ValidationError(too_deep())
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def too_deep() -> str:
+    return _("The values nest too deeply (at most %(n)s levels).") % {"n": MAX_DEPTH}
+
+
+def check_depth(value, limit: int = MAX_DEPTH) -> None:
+    """Refuse ``value`` (parsed JSON or YAML) nesting more than ``limit`` levels."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise ValidationError(too_deep())
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _size(value, budget: int) -> int:
@@ -155,3 +184,10 @@ def for_edit(obj: dict) -> dict:
 
 def dump(obj: dict) -> str:
     return yaml.safe_dump(obj, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def dump_all(objs: list[dict]) -> str:
+    """Many objects as one multi-document YAML (``---`` between them)."""
+    return yaml.safe_dump_all(
+        objs, sort_keys=False, allow_unicode=True, default_flow_style=False, explicit_start=True
+    )

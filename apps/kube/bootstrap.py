@@ -1,4 +1,5 @@
-"""Preparing a new cluster for the portal: a default StorageClass and the Application CRD."""
+"""Preparing a new cluster for the portal: a default StorageClass, the Application CRD and
+its roles."""
 
 from .client import Kube
 from .errors import KubeError
@@ -67,7 +68,8 @@ def application_crd() -> dict:
 
 
 def ensure_application_crd(kube: Kube) -> bool:
-    """Install the Application CRD if missing; True when it was installed now."""
+    """Install the Application CRD if missing; True when it was installed now. (Its roles
+    come with the RoleBindings that use them: ``apps.namespaces.access``.)"""
     try:
         kube.call(kube.extensions.read_custom_resource_definition, APPLICATION_CRD, retry=False)
         return False
@@ -76,3 +78,57 @@ def ensure_application_crd(kube: Kube) -> bool:
             raise
     kube.call(kube.extensions.create_custom_resource_definition, application_crd())
     return True
+
+
+# As a CRD's installer does: ClusterRoles aggregated into the default admin, edit and view
+# roles, so that whoever may edit (view) a namespace may do so with its Applications too.
+APPLICATION_ROLES = {
+    "kcs:applications:edit": (
+        ("admin", "edit"),
+        ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+    ),
+    "kcs:applications:view": (("admin", "edit", "view"), ["get", "list", "watch"]),
+}
+PORTAL_LABEL = {"app.kubernetes.io/managed-by": "kcs-portal"}
+
+
+def application_roles() -> list[dict]:
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    **PORTAL_LABEL,
+                    **{f"rbac.authorization.k8s.io/aggregate-to-{r}": "true" for r in roles},
+                },
+            },
+            "rules": [
+                {
+                    "apiGroups": ["app.k8s.io"],
+                    "resources": ["applications", "applications/status"],
+                    "verbs": verbs,
+                }
+            ],
+        }
+        for name, (roles, verbs) in APPLICATION_ROLES.items()
+    ]
+
+
+def ensure_application_roles(kube: Kube) -> int:
+    """Create the Application ClusterRoles that are missing (one list when none is)."""
+    have = {
+        role.metadata.name
+        for role in kube.call(
+            kube.rbac.list_cluster_role, label_selector="app.kubernetes.io/managed-by=kcs-portal"
+        ).items
+    }
+    missing = [role for role in application_roles() if role["metadata"]["name"] not in have]
+    for role in missing:
+        try:
+            kube.call(kube.rbac.create_cluster_role, role)  # a 409 after a retry: it is there
+        except KubeError as exc:
+            if exc.status != 409:
+                raise
+    return len(missing)

@@ -5,12 +5,15 @@ transient failures (5xx, 429, connection errors) are retried with backoff that
 honours Retry-After, and every failure comes out as a ``KubeError``.
 """
 
+import copy
 import hashlib
 import logging
+import os
 import random
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cached_property
 
 import urllib3
@@ -22,8 +25,9 @@ from .errors import KubeError, translate
 
 log = logging.getLogger("kcsportal.kube")
 
-CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 30
+# Seconds; KUBE_CONNECT_TIMEOUT / KUBE_READ_TIMEOUT in the environment change them.
+CONNECT_TIMEOUT = float(os.environ.get("KUBE_CONNECT_TIMEOUT") or 5)
+READ_TIMEOUT = float(os.environ.get("KUBE_READ_TIMEOUT") or 30)
 MAX_CLIENTS = 64
 
 
@@ -39,6 +43,8 @@ def parse_kubeconfig(text: str) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise InvalidKubeconfig(f"not valid YAML{where}") from exc
+    except RecursionError:
+        raise InvalidKubeconfig("its values nest too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("clusters", []), list):
         raise InvalidKubeconfig("it is not a kubeconfig (no clusters, users and contexts)")
     if not data.get("clusters"):
@@ -92,9 +98,15 @@ NO_URLLIB3_RETRIES = urllib3.Retry(
 )
 
 
-def new_api_client(kubeconfig: dict, context: str | None = None) -> k8s.ApiClient:
+def new_api_client(
+    kubeconfig: dict, context: str | None = None, *, connections: int | None = None
+) -> k8s.ApiClient:
+    """A client of its own; ``connections`` is how many may be open at once (watches each
+    hold one for as long as they run)."""
     configuration = type.__call__(k8s.Configuration)  # not a copy of the global default
     configuration.retries = NO_URLLIB3_RETRIES
+    if connections:
+        configuration.connection_pool_maxsize = connections
     try:
         return k8s_config.new_client_from_config_dict(
             kubeconfig, context=context, client_configuration=configuration
@@ -127,12 +139,69 @@ class _ClientCache:
 
 clients = _ClientCache()
 
+IMPERSONATE_USER = "Impersonate-User"
+IMPERSONATE_GROUP = "Impersonate-Group"
+
+
+@dataclass(frozen=True)
+class Impersonation:
+    """Whom a client acts as: a Kubernetes user and the groups asserted for them (the API
+    server adds system:authenticated). The requester needs ``impersonate`` on both."""
+
+    user: str
+    groups: tuple[str, ...] = ()
+
+    def headers(self) -> list[tuple[str, str]]:
+        """The request headers, one ``Impersonate-Group`` line per group."""
+        return [(IMPERSONATE_USER, self.user), *((IMPERSONATE_GROUP, g) for g in self.groups)]
+
+
+class _GroupHeaders:
+    """The client's REST layer, sending one ``Impersonate-Group`` line per group.
+
+    The generated ApiClient keeps headers in a dict (one value per name), and the API
+    server takes each Impersonate-Group line as one group (a comma-joined value would be
+    one group named "a,b"): the lines are added here, where the request leaves for
+    urllib3, which sends every value of an HTTPHeaderDict as a line of its own.
+    """
+
+    def __init__(self, rest, groups: tuple[str, ...]):
+        self._rest = rest
+        self._groups = groups
+
+    def __getattr__(self, name):
+        return getattr(self._rest, name)
+
+    def request(self, method, url, *args, headers=None, **kwargs):
+        lines = urllib3.HTTPHeaderDict(headers or {})
+        for group in self._groups:
+            lines.add(IMPERSONATE_GROUP, group)
+        return self._rest.request(method, url, *args, headers=lines, **kwargs)
+
+
+def impersonating(api_client: k8s.ApiClient, who: Impersonation) -> k8s.ApiClient:
+    """A client that acts as ``who`` over the same connections as ``api_client``."""
+    client = copy.copy(api_client)
+    client.default_headers = {**api_client.default_headers, IMPERSONATE_USER: who.user}
+    if who.groups:
+        client.rest_client = _GroupHeaders(api_client.rest_client, who.groups)
+    return client
+
 
 class Kube:
     """One cluster's API, as the portal uses it."""
 
-    def __init__(self, api_client: k8s.ApiClient, *, retries: int = 3, backoff: float = 0.5):
-        self.api_client = api_client
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        *,
+        retries: int = 3,
+        backoff: float = 0.5,
+        impersonate: Impersonation | None = None,
+    ):
+        # ``impersonate``: whom every call acts as (None: the client's own identity)
+        self.api_client = impersonating(api_client, impersonate) if impersonate else api_client
+        self.impersonate = impersonate
         self.retries = retries
         self.backoff = backoff
 
@@ -147,6 +216,34 @@ class Kube:
     @cached_property
     def storage(self):
         return k8s.StorageV1Api(self.api_client)
+
+    @cached_property
+    def apps(self):
+        return k8s.AppsV1Api(self.api_client)
+
+    @cached_property
+    def batch(self):
+        return k8s.BatchV1Api(self.api_client)
+
+    @cached_property
+    def autoscaling(self):
+        return k8s.AutoscalingV2Api(self.api_client)
+
+    @cached_property
+    def networking(self):
+        return k8s.NetworkingV1Api(self.api_client)
+
+    @cached_property
+    def discovery(self):
+        return k8s.DiscoveryV1Api(self.api_client)
+
+    @cached_property
+    def rbac(self):
+        return k8s.RbacAuthorizationV1Api(self.api_client)
+
+    @cached_property
+    def custom(self):
+        return k8s.CustomObjectsApi(self.api_client)
 
     @cached_property
     def extensions(self):
@@ -178,15 +275,9 @@ class Kube:
     def version(self) -> str:
         return self.call(self.version_api.get_code).git_version
 
-    def list_nodes(self):
-        return self.call(self.core.list_node).items
-
-    def list_namespaces(self):
-        return self.call(self.core.list_namespace).items
-
     def sanitize(self, obj) -> dict:
         """A client model object as the JSON dict Kubernetes would send."""
         return self.api_client.sanitize_for_serialization(obj)
 
 
-__all__ = ["InvalidKubeconfig", "Kube", "KubeError", "parse_kubeconfig"]
+__all__ = ["Impersonation", "InvalidKubeconfig", "Kube", "KubeError", "parse_kubeconfig"]

@@ -54,6 +54,25 @@ class Unreachable(KubeError):
     pass
 
 
+class NotConfigured(KubeError):
+    """The portal has no way to reach the cluster yet (no kubeconfig): not an outage that a
+    retry in a moment would fix."""
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+
+class Stuck(KubeError):
+    """A rollout that stopped making progress, or one that cannot be followed: trying again
+    in a moment would only wait out the same deadline, so the operation fails at once with
+    the reason."""
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+
 def translate(exc: Exception) -> KubeError:
     """Turn what the kubernetes client raises into a KubeError."""
     if isinstance(exc, KubeError):

@@ -1,5 +1,6 @@
 """Namespaces with their quota and default container limits, in the Kubernetes API."""
 
+from . import objects
 from .client import Kube
 from .errors import KubeError
 
@@ -7,10 +8,10 @@ QUOTA_NAME = "kcs-quota"
 LIMITS_NAME = "kcs-limits"
 
 
-def ensure_namespace(kube: Kube, name: str, labels: dict[str, str] | None = None):
+def ensure_namespace(kube: Kube, name: str, labels: dict[str, str] | None = None) -> dict:
     """The namespace, created with ``labels`` if it does not exist yet."""
     try:
-        return kube.call(kube.core.read_namespace, name, retry=False)
+        return read_namespace(kube, name)
     except KubeError as exc:
         if not exc.not_found:
             raise
@@ -19,7 +20,7 @@ def ensure_namespace(kube: Kube, name: str, labels: dict[str, str] | None = None
         "kind": "Namespace",
         "metadata": {"name": name, "labels": labels or {}},
     }
-    return kube.call(kube.core.create_namespace, body)
+    return objects.create(kube, body)
 
 
 def quota_manifest(namespace: str, hard: dict[str, str]) -> dict:
@@ -45,39 +46,33 @@ def limit_range_manifest(namespace: str, default_request: dict, default_limit: d
 
 
 def create_namespace(kube: Kube, name, labels, hard, default_request, default_limit):
-    """Create the namespace, its ResourceQuota and LimitRange; all or nothing."""
+    """Create the namespace, its ResourceQuota and LimitRange; all or nothing.
+
+    Returns (namespace, quota) as Kubernetes answered them (quota None without one).
+    """
     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
-    namespace = kube.call(kube.core.create_namespace, body, retry=False)
+    namespace = objects.create(kube, body)
+    quota = None
     try:
         if hard:
-            kube.call(kube.core.create_namespaced_resource_quota, name, quota_manifest(name, hard))
+            quota = objects.create(kube, quota_manifest(name, hard))
         if default_request or default_limit:
-            kube.call(
-                kube.core.create_namespaced_limit_range,
-                name,
-                limit_range_manifest(name, default_request, default_limit),
-            )
+            objects.create(kube, limit_range_manifest(name, default_request, default_limit))
     except KubeError:
         # Leave nothing half-made: a namespace without its quota would be unlimited.
-        kube.call(kube.core.delete_namespace, name)
+        objects.delete(kube, "v1", "Namespace", name)
         raise
-    return namespace
+    return namespace, quota
 
 
-def read_quota(kube: Kube, namespace: str) -> tuple[dict, dict, str]:
-    """(hard, used, resourceVersion) of the namespace's quota; empty when it has none."""
+def read_quota(kube: Kube, namespace: str) -> dict | None:
+    """The namespace's portal quota as Kubernetes has it; None when it has none."""
     try:
-        quota = kube.call(kube.core.read_namespaced_resource_quota, QUOTA_NAME, namespace)
+        return objects.read(kube, "v1", "ResourceQuota", QUOTA_NAME, namespace)
     except KubeError as exc:
         if exc.not_found:
-            return {}, {}, ""
+            return None
         raise
-    status = quota.status
-    return (
-        dict(quota.spec.hard or {}),
-        dict((status.used if status else None) or {}),
-        quota.metadata.resource_version,
-    )
 
 
 def set_quota(kube: Kube, namespace: str, hard: dict[str, str], resource_version: str = ""):
@@ -86,33 +81,25 @@ def set_quota(kube: Kube, namespace: str, hard: dict[str, str], resource_version
     if resource_version:
         body["metadata"]["resourceVersion"] = resource_version
     try:
-        return kube.call(
-            kube.core.replace_namespaced_resource_quota, QUOTA_NAME, namespace, body, retry=False
-        )
+        return objects.replace(kube, body)
     except KubeError as exc:
         if not exc.not_found or resource_version:
             raise
-    return kube.call(kube.core.create_namespaced_resource_quota, namespace, body)
+    return objects.create(kube, body)
 
 
-def list_quotas(kube: Kube) -> dict[str, object]:
-    """The portal's quota of every namespace, by namespace name."""
-    quotas = kube.call(
-        kube.core.list_resource_quota_for_all_namespaces,
-        field_selector=f"metadata.name={QUOTA_NAME}",
-    ).items
-    return {q.metadata.namespace: q for q in quotas}
+def delete_namespace(kube: Kube, name: str) -> dict | None:
+    """Ask Kubernetes to delete the namespace; it stays Terminating until emptied.
 
-
-def delete_namespace(kube: Kube, name: str):
-    """Ask Kubernetes to delete the namespace; it stays Terminating until emptied."""
+    The answer is the namespace (Terminating), or None when it was already gone.
+    """
     try:
-        return kube.call(kube.core.delete_namespace, name, retry=False)
+        return objects.delete(kube, "v1", "Namespace", name)
     except KubeError as exc:
         if not exc.not_found:
             raise
         return None
 
 
-def read_namespace(kube: Kube, name: str):
-    return kube.call(kube.core.read_namespace, name)
+def read_namespace(kube: Kube, name: str) -> dict:
+    return objects.read(kube, "v1", "Namespace", name)

@@ -1,7 +1,7 @@
 """Kubernetes resource quantities ("500m", "2Gi", "1.5") as exact decimals."""
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, localcontext
 
 _SUFFIXES = {
     "": Decimal(1),
@@ -21,6 +21,14 @@ _SUFFIXES = {
     "Pi": Decimal(2) ** 50,
     "Ei": Decimal(2) ** 60,
 }
+# Kubernetes keeps a quantity as an int64 of its base unit, and cpu-like ones in milli-units
+# too: above these it overflows (and shows things like "100000E").
+INT64_MAX = 2**63 - 1
+LARGEST = Decimal(INT64_MAX)
+LARGEST_MILLI = Decimal(INT64_MAX) / 1000
+# Exponents beyond this are no size anyone means (and cost more to compute than they mean).
+MAX_EXPONENT = 1000
+_BINARY = ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki")
 _QUANTITY = re.compile(
     r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
 )
@@ -34,9 +42,28 @@ def parse(value) -> Decimal:
         raise ValueError(f"{text!r} is not a quantity (examples: 500m, 2, 512Mi, 10Gi)")
     try:
         number = Decimal(match.group(1))
-    except InvalidOperation:
+        if abs(number.adjusted()) > MAX_EXPONENT:
+            raise ValueError(f"{text!r} is far too large or too small to be a quantity")
+        with localcontext() as ctx:
+            ctx.prec = 2 * MAX_EXPONENT  # exact, as Kubernetes keeps it
+            return number * _SUFFIXES[match.group(2) or ""]
+    except ArithmeticError:  # InvalidOperation, Overflow
         raise ValueError(f"{text!r} is not a quantity") from None
-    return number * _SUFFIXES[match.group(2) or ""]
+
+
+def render(number: Decimal, *, binary: bool = False) -> str:
+    """A number as Kubernetes writes a quantity: "12", "1500m", with ``binary`` "48Gi"."""
+    if binary and number == number.to_integral_value() and number > 0:
+        for suffix in _BINARY:
+            size = _SUFFIXES[suffix]
+            if number % size == 0:
+                return f"{int(number / size)}{suffix}"
+    if number == number.to_integral_value():
+        return f"{int(number)}"
+    milli = number * 1000
+    if milli == milli.to_integral_value():
+        return f"{int(milli)}m"
+    return f"{number.normalize():f}"
 
 
 def percent(used, hard) -> int:

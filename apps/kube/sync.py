@@ -1,120 +1,96 @@
-"""Inventory sync: what is in Kubernetes is mirrored into the database.
+"""Resync: the safety net beat runs under the informer, and the full sync operations run.
 
-Each app registers the kinds it mirrors (``register(Mirror(...))``) from its
-``sync.py``; ``sync_cluster`` lists each kind once per cluster and brings the
-rows in line with bulk operations: create what is new, update what changed,
-delete what is gone. Objects created outside the portal appear too. The query
-count depends on the number of kinds and batches, not on the number of objects.
+``sync_cluster`` lists every mirrored kind and reconciles the rows with it (only what
+differs is written). ``resync`` is what beat runs every minute: while an informer
+watches the cluster, one small request and one count per kind check that nothing was
+missed, and only a kind whose count differs is listed in full; a cluster nobody
+watches, or one not fully reconciled for ``FULL_RESYNC`` (an hour), gets the full sync.
 """
 
 import logging
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db import connections, models, transaction
 from django.utils import timezone
 
+from . import informer, objects
 from .client import Kube
+from .errors import KubeError
+from .mirror import Changes, registry
 
 log = logging.getLogger("kcsportal.sync")
 
-BATCH = 500
+FULL_RESYNC = timedelta(hours=1)
+KIND_ATTEMPTS = 4  # lists of one kind, each with the client's own retries
 
 
-@dataclass(frozen=True)
-class Mirror:
-    """How one Kubernetes kind is mirrored into one model.
-
-    ``fetch(kube)`` lists the objects; ``key(obj)`` is the row's natural key
-    within the cluster (matching ``key_fields``); ``values(obj)`` the fields
-    the portal keeps from Kubernetes (its summary), all of which sync may
-    overwrite. Fields the portal owns (e.g. a namespace's project) are not
-    among them, so sync never touches them.
-    """
-
-    kind: str
-    model: type[models.Model]
-    fetch: Callable[[Kube], list]
-    key_fields: tuple[str, ...]
-    key: Callable[[object], tuple]
-    values: Callable[[object], dict]
-    after: Callable[..., None] | None = None  # (cluster, created, updated, deleted) hook
-    order: int = field(default=100)
+def sync_kind(cluster, kube: Kube, mirror) -> Changes:
+    started = timezone.now()
+    try:
+        items, version = objects.list_all(kube, mirror.api_version, mirror.kind, **mirror.selector)
+    except KubeError as exc:
+        if not mirror.unserved(exc):
+            raise
+        items, version = [], ""
+    return mirror.reconcile(cluster, items, version, started)
 
 
-registry: list[Mirror] = []
+def _count(kube: Kube, mirror) -> int:
+    try:
+        return objects.count(kube, mirror.api_version, mirror.kind, **mirror.selector)
+    except KubeError as exc:
+        if not mirror.unserved(exc):
+            raise
+        return 0
 
 
-def register(mirror: Mirror) -> Mirror:
-    registry[:] = sorted([*registry, mirror], key=lambda m: m.order)
-    return mirror
+def _sync_kind_retrying(cluster, kube: Kube, mirror) -> Changes:
+    """``sync_kind``, listing again a kind whose list failed for a passing reason: on a
+    flaky API the kind that failed costs a retry, not the whole sync (whose chances of
+    getting through would fall with every kind added)."""
+    attempt = 1
+    while True:
+        try:
+            return sync_kind(cluster, kube, mirror)
+        except KubeError as exc:
+            if not exc.transient or attempt >= KIND_ATTEMPTS:
+                raise
+            log.warning(
+                "cluster %s: listing %s failed (%s); listing it again",
+                cluster.name,
+                mirror.kind,
+                exc.message,
+            )
+            attempt += 1
 
 
-@dataclass
-class Result:
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-
-
-def _sqlite_batches(alias: str) -> None:
-    """Let SQLite take BATCH rows per statement, as PostgreSQL does.
-
-    Django assumes SQLite's old limit of 999 variables per statement and splits a
-    bulk_create of 300 nodes into six; the library's real limit (32766 by default
-    since 3.32) is read from the connection instead.
-    """
-    connection = connections[alias]
-    if connection.vendor != "sqlite" or getattr(connection.features, "kcs_limit", False):
-        return
-    connection.ensure_connection()
-    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    connection.features.max_query_params = max(limit, connection.features.max_query_params)
-    connection.features.kcs_limit = True
-
-
-def sync_kind(cluster, kube: Kube, mirror: Mirror) -> Result:
-    objects = mirror.fetch(kube)
-    model = mirror.model
-    _sqlite_batches(model.objects.db)
-    update_fields = None
-    existing = {
-        tuple(getattr(row, f) for f in mirror.key_fields): row
-        for row in model.objects.filter(cluster=cluster)
-    }
-    to_create, to_update = [], []
-    for obj in objects:
-        values = mirror.values(obj)
-        update_fields = update_fields or list(values)
-        row = existing.pop(tuple(mirror.key(obj)), None)
-        if row is None:
-            to_create.append(model(cluster=cluster, **values))
-        elif any(getattr(row, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(row, name, value)
-            to_update.append(row)
-    gone = [row.pk for row in existing.values()]
-    with transaction.atomic():
-        model.objects.bulk_create(to_create, batch_size=BATCH)
-        if to_update:
-            model.objects.bulk_update(to_update, update_fields, batch_size=BATCH)
-        for start in range(0, len(gone), BATCH):
-            model.objects.filter(pk__in=gone[start : start + BATCH]).delete()
-    result = Result(len(to_create), len(to_update), len(gone))
-    if mirror.after is not None:
-        mirror.after(cluster, result)
-    return result
-
-
-def sync_cluster(cluster, kube: Kube | None = None) -> dict[str, Result]:
-    """Mirror every registered kind of one cluster; records the sync time."""
+def sync_cluster(cluster, kube: Kube | None = None) -> dict[str, Changes]:
+    """Reconcile every registered kind of one cluster; records the sync time."""
     kube = kube or cluster.kube()
-    results = {mirror.kind: sync_kind(cluster, kube, mirror) for mirror in registry}
+    results = {mirror.label: _sync_kind_retrying(cluster, kube, mirror) for mirror in registry}
     type(cluster).objects.filter(pk=cluster.pk).update(last_sync=timezone.now())
     log.info(
         "synced cluster %s",
         cluster.name,
         extra={"cluster": cluster.name, **{k: vars(v) for k, v in results.items()}},
     )
+    return results
+
+
+def resync(cluster, kube: Kube | None = None) -> dict[str, Changes]:
+    """Beat's check of one cluster; costs next to nothing while the informer keeps up."""
+    kube = kube or cluster.kube()
+    due = cluster.last_sync is None or timezone.now() - cluster.last_sync > FULL_RESYNC
+    if due or not informer.is_watched(cluster):
+        return sync_cluster(cluster, kube)
+    results = {}
+    for mirror in registry:
+        listed = _count(kube, mirror)
+        if not mirror.agrees(listed, cluster):
+            log.warning(
+                "cluster %s: %s rows differ from Kubernetes (%s): listing them again",
+                cluster.name,
+                mirror.kind,
+                listed,
+            )
+            results[mirror.label] = sync_kind(cluster, kube, mirror)
     return results

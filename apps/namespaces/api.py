@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from apps.clusters.models import Cluster
 from apps.core import authz
 from apps.core.api.base import RestrictedRelatedField, ServiceViewSet
+from apps.core.api.pagination import KeysetPagination
 from apps.tenancy.models import Project
 
 from . import filters, services
@@ -36,12 +37,21 @@ class QuotaField(serializers.DictField):
 
 class NamespaceSerializer(serializers.ModelSerializer):
     cluster = RestrictedRelatedField(Cluster)
-    project = RestrictedRelatedField(Project, action="manage_namespaces")
+    project = RestrictedRelatedField(
+        Project,
+        action="manage_namespaces",
+        null_when_read=True,
+        help_text="The project that owns it; null for a namespace no project owns yet.",
+    )
     quota = QuotaField(source="quota_hard", required=False, default=dict)
     quota_used = serializers.DictField(
         child=serializers.CharField(), read_only=True, help_text="Use of each quota key."
     )
     status = serializers.CharField(source="phase", read_only=True)
+    warnings = serializers.SerializerMethodField(
+        help_text="After a create or a quota change: what in the quota exceeds all the "
+        "cluster's nodes can allocate (saved all the same). Empty otherwise."
+    )
 
     class Meta:
         model = Namespace
@@ -55,8 +65,16 @@ class NamespaceSerializer(serializers.ModelSerializer):
             "quota",
             "quota_used",
             "created",
+            "warnings",
         ]
         read_only_fields = ["labels", "created"]
+        # The service checks that the name is free in the cluster, in words that do not
+        # confirm another project's namespace.
+        validators = []
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, obj) -> list[str]:
+        return list(getattr(obj, "warnings", []))
 
     def get_fields(self):
         fields = super().get_fields()
@@ -87,6 +105,8 @@ class NamespaceViewSet(ServiceViewSet):
     removed everything in it.
     """
 
+    pagination_class = KeysetPagination
+
     queryset = Namespace.objects.select_related("cluster", "project")
     serializer_class = NamespaceSerializer
     filterset_class = filters.NamespaceApiFilterSet
@@ -104,12 +124,12 @@ class NamespaceViewSet(ServiceViewSet):
         )
 
     def update_object(self, obj, data):
+        quota = None
         if "quota_hard" in data:
             # PATCH semantics: given keys replace, null (or "") removes, others stay.
             quota = {k: v for k, v in obj.quota_hard.items() if k in services.QUOTA_KEYS}
             quota.update(data["quota_hard"])
-            obj = services.update_quota(self.request.user, obj, quota)
-        return obj
+        return services.update_namespace(self.request.user, obj, quota=quota)
 
     @extend_schema(responses={202: NamespaceSerializer, 204: None})
     def destroy(self, request, *args, **kwargs):
@@ -142,7 +162,13 @@ class NamespaceViewSet(ServiceViewSet):
         namespace = services.assign(request.user, namespace, data.validated_data["project"])
         return Response(self.get_serializer(namespace).data)
 
-    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
+    @extend_schema(
+        responses={
+            (200, "application/yaml"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The live Namespace object, as a YAML document."
+            )
+        }
+    )
     @action(detail=True, methods=["get"])
     def yaml(self, request, pk=None):
         """The live Namespace from Kubernetes as YAML (server-managed fields left out)."""

@@ -7,4 +7,11 @@ class NamespacesConfig(AppConfig):
     verbose_name = _("Namespaces")
 
     def ready(self):
-        from . import sync  # noqa: F401  (registers the Namespace mirror)
+        from django.conf import settings
+        from django.db.models.signals import pre_delete
+
+        from . import access, sync  # noqa: F401  (register the Namespace mirror, the bindings' guard)
+
+        pre_delete.connect(
+            access.user_deleting, sender=settings.AUTH_USER_MODEL, dispatch_uid="kcs-user-bindings"
+        )

@@ -21,7 +21,7 @@ class NamespaceChoiceField(forms.ModelChoiceField):
         super().__init__(queryset=Namespace.objects.none(), **kwargs)
 
     def label_from_instance(self, obj):
-        return f"{obj.cluster.name} / {obj.name}"
+        return f"{obj.cluster} / {obj.name}"
 
 
 def quota_field_name(key: str) -> str:

@@ -4,21 +4,26 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
 from apps.core import authz
-from apps.core.authz import InNamespace, NsPerm, Perm, RestrictedQuerySet
+from apps.core.authz import InNamespace, NsPerm, Perm
+from apps.kube.models import KubeObject
 
 # Namespaces Kubernetes itself uses; never handed to a tenant project.
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
-class Namespace(models.Model):
+class Namespace(KubeObject):
     """A namespace of a cluster; ``project`` is empty until it is assigned to one."""
 
     cluster = models.ForeignKey(
         "clusters.Cluster",
         on_delete=models.CASCADE,
         related_name="namespaces",
+        db_index=False,  # the unique index starts with it
         verbose_name=_("cluster"),
     )
+    # A namespace is not in a namespace.
+    namespace = None
+    namespace_name = None
     name = models.CharField(_("name"), max_length=63)
     project = models.ForeignKey(
         "tenancy.Project",
@@ -29,26 +34,18 @@ class Namespace(models.Model):
         verbose_name=_("project"),
     )
     phase = models.CharField(_("status"), max_length=16, blank=True)
-    labels = models.JSONField(_("labels"), default=dict, blank=True)
     # From the namespace's ResourceQuota (kept by sync): Kubernetes' own keys.
     quota_hard = models.JSONField(_("quota"), default=dict, blank=True)
     quota_used = models.JSONField(_("quota used"), default=dict, blank=True)
-    resource_version = models.CharField(max_length=32, blank=True)
-    created = models.DateTimeField(_("created in Kubernetes"), null=True, blank=True)
 
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["cluster__name", "name"]
+    class Meta(KubeObject.Meta):
+        ordering = ["cluster_id", "name"]
         verbose_name = _("namespace")
         verbose_name_plural = _("namespaces")
         permissions = [(NsPerm.WORK, _("Can work in the namespace"))]
         constraints = [
             models.UniqueConstraint(fields=["cluster", "name"], name="namespaces_namespace_unique")
         ]
-
-    def __str__(self):
-        return self.name
 
     def get_absolute_url(self):
         return reverse("portal:namespace", args=[self.pk])

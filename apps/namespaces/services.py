@@ -3,6 +3,8 @@
 Validate → authorize → act in Kubernetes → mirror the answer → audit.
 """
 
+from decimal import Decimal
+
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,14 +15,17 @@ from django.utils.translation import gettext_lazy
 from apps.clusters.models import Cluster
 from apps.core import audit, authz
 from apps.core import yaml as kyaml
+from apps.core.audit import audited
 from apps.core.authz import NsPerm
+from apps.kube import identity, objects, quantity
 from apps.kube import namespaces as kube_ns
-from apps.kube import objects, quantity
 from apps.kube.errors import KubeError
+from apps.kube.services import as_validation_error
 from apps.tenancy.models import Membership, dns_label
 
+from . import access
 from .models import SYSTEM_NAMESPACES, Namespace, NamespaceUserObjectPermission
-from .sync import namespace_values
+from .sync import NAMESPACES, QUOTAS
 
 # The quota a namespace may carry, in Kubernetes' own keys, in display order.
 QUOTA_KEYS = {
@@ -35,7 +40,27 @@ QUOTA_KEYS = {
     "configmaps": gettext_lazy("ConfigMaps"),
     "secrets": gettext_lazy("Secrets"),
 }
+
+
+def in_display_order(hard) -> list[str]:
+    """The quota's keys as the form lists them, then any others by name.
+
+    Not the stored order: PostgreSQL's jsonb gives keys back sorted its own way.
+    """
+    return [k for k in QUOTA_KEYS if k in hard] + sorted(k for k in hard if k not in QUOTA_KEYS)
+
+
 COUNT_KEYS = {"persistentvolumeclaims", "pods", "services", "configmaps", "secrets"}
+# Kubernetes holds these in milli-units too, so their largest value is a thousandth.
+CPU_KEYS = {"requests.cpu", "limits.cpu"}
+# The node resource (allocatable) that bounds each quota key.
+NODE_RESOURCE = {
+    "requests.cpu": "cpu",
+    "limits.cpu": "cpu",
+    "requests.memory": "memory",
+    "limits.memory": "memory",
+    "pods": "pods",
+}
 PROJECT_LABEL = "kcs.io/project"
 
 # What a container gets when it asks for nothing (never more than the quota allows).
@@ -60,6 +85,17 @@ def clean_quota(quota: dict) -> dict[str, str]:
         if number < 0 or (key in COUNT_KEYS and number != number.to_integral_value()):
             errors.append(_("%(key)s must be a whole, positive number.") % {"key": key})
             continue
+        cpu = key in CPU_KEYS
+        if number > (quantity.LARGEST_MILLI if cpu else quantity.LARGEST):
+            errors.append(
+                _("%(key)s: %(value)s is more than Kubernetes can hold; the most is %(most)s.")
+                % {
+                    "key": key,
+                    "value": str(value).strip(),
+                    "most": f"{quantity.INT64_MAX}m" if cpu else str(quantity.INT64_MAX),
+                }
+            )
+            continue
         hard[key] = str(value).strip()
     for kind in ("cpu", "memory"):
         request, limit = hard.get(f"requests.{kind}"), hard.get(f"limits.{kind}")
@@ -70,6 +106,39 @@ def clean_quota(quota: dict) -> dict[str, str]:
     if errors:
         raise ValidationError({"quota": errors})
     return hard
+
+
+def quota_warnings(cluster: Cluster, hard: dict[str, str]) -> list[str]:
+    """What in the quota exceeds all the cluster's nodes can allocate (it is allowed).
+
+    The totals are the sums of the nodes' allocatable cpu, memory and pods, as the
+    portal last mirrored them; a resource no node reports is not checked.
+    """
+    totals: dict[str, Decimal] = {}
+    for allocatable in cluster.nodes.values_list("allocatable", flat=True):
+        for resource in set(NODE_RESOURCE.values()):
+            try:
+                amount = quantity.parse(allocatable[resource])
+            except (KeyError, TypeError, ValueError):
+                continue
+            totals[resource] = totals.get(resource, Decimal(0)) + amount
+    warnings = []
+    for key in in_display_order(hard):
+        value = hard[key]
+        resource = NODE_RESOURCE.get(key)
+        if resource in totals and quantity.parse(value) > totals[resource]:
+            warnings.append(
+                _(
+                    "%(key)s: %(value)s is more than the cluster's nodes can allocate "
+                    "in all (%(total)s)."
+                )
+                % {
+                    "key": key,
+                    "value": value,
+                    "total": quantity.render(totals[resource], binary=resource == "memory"),
+                }
+            )
+    return warnings
 
 
 def container_defaults(hard: dict[str, str]) -> tuple[dict, dict]:
@@ -93,30 +162,30 @@ def _smaller(default: str, cap: str | None) -> str:
     return cap if cap and quantity.parse(cap) < quantity.parse(default) else default
 
 
-def _mirror(namespace: Namespace, kube) -> Namespace:
-    """Refresh the row from Kubernetes (namespace and its quota)."""
-    ns = kube_ns.read_namespace(kube, namespace.name)
-    quotas = kube_ns.list_quotas(kube)
-    for field, value in namespace_values(ns, quotas.get(namespace.name)).items():
-        setattr(namespace, field, value)
-    namespace.save()
-    return namespace
+def _mirror_quota(namespace: Namespace, quota: dict | None) -> None:
+    """Mirror the namespace's quota as Kubernetes answered it (None: it has none)."""
+    if quota is None:
+        quota = {"metadata": {"namespace": namespace.name, "name": kube_ns.QUOTA_NAME}}
+        QUOTAS.apply(namespace.cluster, deletes=[quota])
+    else:
+        QUOTAS.apply(namespace.cluster, [quota])
+    namespace.refresh_from_db(fields=["quota_hard", "quota_used"])
+
+
+def name_not_available() -> str:
+    """A namespace name is per cluster, whoever's project has it: the answer is the same
+    whether the user may see the namespace or not, so it confirms nothing."""
+    return _("This name is not available in this cluster; choose another.")
 
 
 def _audit(actor, action: str, namespace: Namespace, project=None, **kwargs):
-    return audit.record(
-        actor,
-        action,
-        namespace,
-        project=project or namespace.project,
-        cluster=namespace.cluster.name,
-        namespace=namespace.name,
-        **kwargs,
-    )
+    return audit.record(actor, action, namespace, project=project or namespace.project, **kwargs)
 
 
 def _kube_error(exc: KubeError, field: str | None = None):
-    return ValidationError({field: exc.message} if field else exc.message)
+    if exc.status == 409 and field:
+        return ValidationError({field: exc.message})
+    return as_validation_error(exc)
 
 
 def current_usage(actor, namespace: Namespace) -> bool:
@@ -128,18 +197,18 @@ def current_usage(actor, namespace: Namespace) -> bool:
     """
     authz.require(actor, "view", namespace)
     try:
-        hard, used, _version = kube_ns.read_quota(namespace.cluster.kube(retries=1), namespace.name)
+        quota = kube_ns.read_quota(namespace.cluster.kube(retries=1), namespace.name)
     except KubeError:
         return False
-    if (hard, used) != (namespace.quota_hard, namespace.quota_used):
-        namespace.quota_hard, namespace.quota_used = hard, used
-        Namespace.objects.filter(pk=namespace.pk).update(quota_hard=hard, quota_used=used)
+    _mirror_quota(namespace, quota)
     return True
 
 
 # --- create, change, delete ---------------------------------------------------------
 
 
+@audited("namespace.create", Namespace)
+@identity.as_portal()  # namespaces and quotas are beyond a tenant's RBAC
 def create_namespace(actor, *, cluster: Cluster, project, name: str, quota: dict) -> Namespace:
     authz.require(actor, "manage_namespaces", project)
     if not Cluster.objects.restrict(actor, "view").filter(pk=cluster.pk).exists():
@@ -152,7 +221,7 @@ def create_namespace(actor, *, cluster: Cluster, project, name: str, quota: dict
     if name in SYSTEM_NAMESPACES or name.startswith("kube-"):
         errors["name"] = _("This name is reserved for Kubernetes.")
     elif Namespace.objects.filter(cluster=cluster, name=name).exists():
-        errors["name"] = _("The cluster already has a namespace with this name.")
+        errors["name"] = name_not_available()
     if cluster.status not in (Cluster.Status.RUNNING, Cluster.Status.DEGRADED):
         errors["cluster"] = _("The cluster is not running.")
     try:
@@ -164,17 +233,16 @@ def create_namespace(actor, *, cluster: Cluster, project, name: str, quota: dict
     request, limit = container_defaults(hard)
     kube = cluster.kube()
     try:
-        created = kube_ns.create_namespace(
+        created, quota = kube_ns.create_namespace(
             kube, name, {PROJECT_LABEL: project.name}, hard, request, limit
         )
     except KubeError as exc:
-        raise _kube_error(exc, "name" if exc.status == 409 else None) from exc
+        if exc.status == 409 and exc.reason == "AlreadyExists":
+            raise ValidationError({"name": name_not_available()}) from exc
+        raise _kube_error(exc, "name") from exc
     with transaction.atomic():
-        namespace = Namespace(cluster=cluster, project=project)
-        for field, value in namespace_values(created).items():
-            setattr(namespace, field, value)
-        namespace.quota_hard = hard
-        namespace.save()
+        namespace = NAMESPACES.store(cluster, created, project=project)
+        _mirror_quota(namespace, quota)
         _audit(
             actor,
             "namespace.create",
@@ -182,15 +250,35 @@ def create_namespace(actor, *, cluster: Cluster, project, name: str, quota: dict
             project=project,
             detail={"quota": hard},
         )
+    access.sync(namespace)  # the project's admins may work in it, in Kubernetes too
+    # Not an error: shown to the user (portal message, API "warnings") after saving.
+    namespace.warnings = quota_warnings(cluster, hard)
     return namespace
 
 
+@audited("namespace.update")
+def update_namespace(actor, namespace: Namespace, *, quota: dict | None = None) -> Namespace:
+    """A change of what may change once created (the quota); with nothing to change it
+    changes nothing, but only for those who may change the namespace."""
+    authz.require(actor, "change", namespace)
+    if quota is None:
+        return namespace
+    return update_quota(actor, namespace, quota)
+
+
+@audited("namespace.quota")
+@identity.as_portal()  # namespaces and quotas are beyond a tenant's RBAC
 def update_quota(actor, namespace: Namespace, quota: dict) -> Namespace:
     """Change the quota; refused, with what is in use, when it would fall below use."""
     authz.require(actor, "change", namespace)
     hard = clean_quota(quota)
     kube = namespace.cluster.kube()
-    _current, used, version = kube_ns.read_quota(kube, namespace.name)
+    try:
+        current = kube_ns.read_quota(kube, namespace.name) or {}
+    except KubeError as exc:
+        raise _kube_error(exc) from exc
+    used = (current.get("status") or {}).get("used") or {}
+    version = (current.get("metadata") or {}).get("resourceVersion", "")
     below = [
         _("%(key)s: %(used)s is in use, more than %(new)s")
         % {"key": key, "used": used[key], "new": value}
@@ -202,20 +290,23 @@ def update_quota(actor, namespace: Namespace, quota: dict) -> Namespace:
             {"quota": [_("The quota cannot be lower than what is in use."), *below]}
         )
     try:
-        kube_ns.set_quota(kube, namespace.name, hard, version)
+        answer = kube_ns.set_quota(kube, namespace.name, hard, version)
     except KubeError as exc:
         raise _kube_error(exc) from exc
     with transaction.atomic():
-        _mirror(namespace, kube)
+        _mirror_quota(namespace, answer)
         _audit(
             actor,
             "namespace.quota",
             namespace,
             detail={"quota": hard},
         )
+    namespace.warnings = quota_warnings(namespace.cluster, hard)
     return namespace
 
 
+@audited("namespace.delete")
+@identity.as_portal()  # namespaces and quotas are beyond a tenant's RBAC
 def delete_namespace(actor, namespace: Namespace) -> Namespace:
     """Ask Kubernetes to delete it; the row shows Terminating until sync sees it gone."""
     authz.require(actor, "delete", namespace)
@@ -232,11 +323,10 @@ def delete_namespace(actor, namespace: Namespace) -> Namespace:
             "namespace.delete",
             namespace,
         )
-        if answer is None:
-            namespace.delete()
+        if answer is None or objects.is_gone(answer):
+            NAMESPACES.forget(namespace)
         else:
-            Namespace.objects.filter(pk=namespace.pk).update(phase="Terminating")
-            namespace.phase = "Terminating"
+            namespace = NAMESPACES.store(namespace.cluster, answer)
     return namespace
 
 
@@ -253,6 +343,7 @@ def members(namespace: Namespace) -> list:
     ]
 
 
+@audited("namespace.members")
 @transaction.atomic
 def set_members(actor, namespace: Namespace, users) -> list:
     """Open the namespace to exactly these project members (object permissions)."""
@@ -279,18 +370,21 @@ def set_members(actor, namespace: Namespace, users) -> list:
         for u in users
         if u.pk not in have
     )
+    authz.grants_changed()  # bulk_create sends no signal
     _audit(
         actor,
         "namespace.members",
         namespace,
         detail={"members": sorted(u.get_username() for u in users)},
     )
+    access.sync(namespace)
     return users
 
 
 # --- unassigned namespaces ----------------------------------------------------------
 
 
+@audited("namespace.assign")
 @transaction.atomic
 def assign(actor, namespace: Namespace, project) -> Namespace:
     """Give a namespace created outside the portal to a project (cloud admins)."""
@@ -307,6 +401,7 @@ def assign(actor, namespace: Namespace, project) -> Namespace:
         namespace,
         project=project,
     )
+    access.sync(namespace)
     return namespace
 
 

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.tables import Column, Table
 from apps.kube import quantity
 
-from .services import QUOTA_KEYS
+from .services import QUOTA_KEYS, in_display_order
 
 # The quota keys summarised in a list row (the detail page shows them all).
 SUMMARY_KEYS = ("requests.cpu", "requests.memory", "pods")
@@ -12,7 +12,7 @@ SUMMARY_KEYS = ("requests.cpu", "requests.memory", "pods")
 def quota_rows(namespace, keys=None) -> list[dict]:
     """Used vs hard for each quota key the namespace has, in display order (for bars)."""
     hard, used = namespace.quota_hard or {}, namespace.quota_used or {}
-    ordered = [k for k in QUOTA_KEYS if k in hard] + sorted(k for k in hard if k not in QUOTA_KEYS)
+    ordered = in_display_order(hard)
     return [
         {
             "key": key,
@@ -37,11 +37,11 @@ class NamespaceTable(Table):
     ]
     empty_text = _("No namespaces.")
 
-    def __init__(self, rows):
+    def __init__(self, rows, **options):
         rows = list(rows)
         for row in rows:  # computed from the row itself: no queries
             row.quota_summary = quota_rows(row, SUMMARY_KEYS)
-        super().__init__(rows)
+        super().__init__(rows, **options)
 
 
 class UnassignedNamespaceTable(Table):

@@ -19,9 +19,16 @@ from . import filters, forms, services, tables
 from .models import SYSTEM_NAMESPACES, Namespace
 
 
+def _warn(request, namespace) -> None:
+    """The service's warnings about a saved quota (e.g. more than the cluster has)."""
+    for warning in getattr(namespace, "warnings", []):
+        messages.warning(request, warning)
+
+
 class NamespaceListView(ObjectListView):
     """Namespaces of projects: cloud admins see all, tenants those they may work in."""
 
+    live_models = (Namespace,)
     queryset = Namespace.objects.filter(project__isnull=False).select_related("cluster", "project")
     table = tables.NamespaceTable
     filterset_class = filters.NamespaceFilterSet
@@ -30,6 +37,11 @@ class NamespaceListView(ObjectListView):
 
     def can_add(self):
         return Project.objects.restrict(self.request.user, "manage_namespaces").exists()
+
+    def get_table(self, rows):
+        # Cluster pages are for those who see infrastructure: no link to a 404 for others.
+        infrastructure = authz.holds(self.request, authz.Perm.VIEW_INFRASTRUCTURE)
+        return self.table(rows, unlinked=() if infrastructure else {"cluster"})
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -40,6 +52,7 @@ class NamespaceListView(ObjectListView):
 class UnassignedNamespaceListView(ObjectListView):
     """Cloud admins: namespaces created outside the portal, waiting for a project."""
 
+    live_models = (Namespace,)
     queryset = (
         Namespace.objects.filter(project__isnull=True)
         .exclude(name__in=SYSTEM_NAMESPACES)
@@ -48,14 +61,11 @@ class UnassignedNamespaceListView(ObjectListView):
     table = tables.UnassignedNamespaceTable
     filterset_class = None
     title = _("Unassigned namespaces")
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            authz.require_cloud_admin(request.user)
-        return super().dispatch(request, *args, **kwargs)
+    cloud_admin_only = True
 
 
 class NamespaceView(ObjectDetailView):
+    live_models = (Namespace,)
     model = Namespace
     queryset = Namespace.objects.select_related("cluster", "project")
     template_name = "namespaces/namespace_detail.html"
@@ -81,6 +91,7 @@ class NamespaceView(ObjectDetailView):
             can_assign=namespace.project_id is None
             and not namespace.is_system
             and authz.is_cloud_admin(user),
+            can_view_cluster=authz.can(user, "view", namespace.cluster),
             quota_form=forms.QuotaForm(namespace=namespace) if can_change else None,
             members_form=forms.MembersForm(
                 namespace=namespace, initial={"users": [u.pk for u in members]}
@@ -116,7 +127,9 @@ class NamespaceCreateView(ServiceFormView):
         return reverse("portal:namespace_list")
 
     def perform(self, form):
-        return services.create_namespace(self.request.user, **form.service_arguments())
+        namespace = services.create_namespace(self.request.user, **form.service_arguments())
+        _warn(self.request, namespace)
+        return namespace
 
 
 class NamespaceQuotaView(ObjectFormView):
@@ -137,7 +150,9 @@ class NamespaceQuotaView(ObjectFormView):
         return context
 
     def perform(self, form):
-        return services.update_quota(self.request.user, self.object, form.quota())
+        namespace = services.update_quota(self.request.user, self.object, form.quota())
+        _warn(self.request, namespace)
+        return namespace
 
 
 class NamespaceMembersView(ObjectFormView):

@@ -5,6 +5,8 @@ from rest_framework.response import Response
 
 from apps.clusters.models import Cluster
 from apps.core.api.base import RestrictedRelatedField, RestrictedViewSet
+from apps.core.api.pagination import KeysetPagination
+from apps.kube.api import YamlSerializer
 from apps.namespaces.models import Namespace
 
 from . import filters, services
@@ -60,14 +62,6 @@ class StorageClassCreateSerializer(serializers.Serializer):
 class DefaultSerializer(serializers.Serializer):
     default = serializers.BooleanField(
         default=True, help_text="true: the cluster's only default class; false: not the default."
-    )
-
-
-class YamlSerializer(serializers.Serializer):
-    yaml = serializers.CharField(
-        trim_whitespace=False,
-        help_text="The object as YAML. Keep metadata.resourceVersion when replacing: "
-        "a stale one is refused with 400 (changed by someone else).",
     )
 
 
@@ -158,9 +152,11 @@ class StorageClassViewSet(
     """StorageClasses of the clusters the user may view. Creating, setting the default,
     the YAML and deleting are for cloud admins."""
 
+    pagination_class = KeysetPagination
+
     queryset = StorageClass.objects.all()
     serializer_class = StorageClassSerializer
-    filterset_class = filters.StorageClassFilterSet
+    filterset_class = filters.StorageClassApiFilterSet
     ordering_fields = ["name", "cluster", "created"]
     search_fields = ["name", "provisioner"]
 
@@ -195,9 +191,11 @@ class PersistentVolumeViewSet(
 ):
     """PersistentVolumes of the clusters the user may view; YAML and delete for cloud admins."""
 
+    pagination_class = KeysetPagination
+
     queryset = PersistentVolume.objects.all()
     serializer_class = PersistentVolumeSerializer
-    filterset_class = filters.PersistentVolumeFilterSet
+    filterset_class = filters.PersistentVolumeApiFilterSet
     ordering_fields = ["name", "cluster", "capacity", "phase", "created"]
 
     def perform_destroy(self, instance):
@@ -214,6 +212,8 @@ class PersistentVolumeClaimViewSet(
 ):
     """PersistentVolumeClaims in the namespaces the user may work in. PATCH `size` expands
     a claim (when its class allows it); quota refusals carry Kubernetes' own message."""
+
+    pagination_class = KeysetPagination
 
     queryset = PersistentVolumeClaim.objects.all()
     serializer_class = PersistentVolumeClaimSerializer

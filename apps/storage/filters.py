@@ -1,4 +1,8 @@
-"""List filters: by cluster, project and namespace (choices restricted to what the user sees)."""
+"""List filters: by cluster, project and namespace (choices restricted to what the user sees).
+
+Classes and volumes are cluster-scoped: the portal filters them by cluster only; the
+API keeps its project and namespace filters for them (the clusters a project is in).
+"""
 
 import django_filters
 from django.db.models import Exists, OuterRef
@@ -18,9 +22,14 @@ class IdFilter(django_filters.ModelChoiceFilter):
 
 
 class StorageFilterSet(SearchFilterSet):
-    """Filters every storage list has; subclasses say what project and namespace mean."""
+    """Filters every storage list has: the cluster (classes and volumes belong to one)."""
 
     cluster = IdFilter(queryset=restricted("clusters.Cluster"), label=_("Cluster"))
+
+
+class TenantFilters(django_filters.FilterSet):
+    """Project and namespace; each list says what they mean for it."""
+
     project = IdFilter(
         queryset=restricted("tenancy.Project"), method="in_project", label=_("Project")
     )
@@ -30,12 +39,19 @@ class StorageFilterSet(SearchFilterSet):
 
 
 class StorageClassFilterSet(StorageFilterSet):
-    """Classes of a cluster; of the clusters a project or namespace is in."""
+    """The portal's filters of classes: cluster-scoped, so no project or namespace."""
 
     search_fields = ("name", "provisioner")
 
     class Meta:
         model = StorageClass
+        fields = ["cluster", "is_default"]
+
+
+class StorageClassApiFilterSet(TenantFilters, StorageClassFilterSet):
+    """The API also answers "the classes my project's (or namespace's) clusters offer"."""
+
+    class Meta(StorageClassFilterSet.Meta):
         fields = ["cluster", "project", "namespace", "is_default"]
 
     def in_project(self, queryset, name, value):
@@ -49,12 +65,19 @@ class StorageClassFilterSet(StorageFilterSet):
 
 
 class PersistentVolumeFilterSet(StorageFilterSet):
-    """Volumes of a cluster; claimed from a project's namespaces or from one namespace."""
+    """The portal's filters of volumes: cluster-scoped, so no project or namespace."""
 
     search_fields = ("name", "claim_name", "claim_namespace", "storage_class")
 
     class Meta:
         model = PersistentVolume
+        fields = ["cluster", "phase", "storage_class"]
+
+
+class PersistentVolumeApiFilterSet(TenantFilters, PersistentVolumeFilterSet):
+    """The API also answers "the volumes claimed from my project (or one namespace)"."""
+
+    class Meta(PersistentVolumeFilterSet.Meta):
         fields = ["cluster", "project", "namespace", "phase", "storage_class"]
 
     def in_project(self, queryset, name, value):
@@ -71,7 +94,7 @@ class PersistentVolumeFilterSet(StorageFilterSet):
         return queryset.filter(cluster_id=value.cluster_id, claim_namespace=value.name)
 
 
-class PersistentVolumeClaimFilterSet(StorageFilterSet):
+class PersistentVolumeClaimFilterSet(TenantFilters, StorageFilterSet):
     search_fields = ("name", "namespace_name", "storage_class", "volume_name")
 
     class Meta:

@@ -9,9 +9,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from apps.clusters.models import Cluster, _clusters_of_projects
+from apps.clusters.models import Cluster, _clusters_of_projects, in_clusters_of
 from apps.core import authz
-from apps.core.authz import InNamespace, RestrictedQuerySet
+from apps.core.authz import InNamespace
+from apps.kube.models import KubeObject
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 BETA_DEFAULT_CLASS_ANNOTATION = "storageclass.beta.kubernetes.io/is-default-class"
@@ -35,26 +36,6 @@ class BindingMode(models.TextChoices):
     WAIT = "WaitForFirstConsumer", _("Wait for first consumer")
 
 
-class KubeObject(models.Model):
-    """What every mirrored storage object keeps: its cluster, name and last manifest."""
-
-    cluster = models.ForeignKey(
-        Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster")
-    )
-    name = models.CharField(_("name"), max_length=253)
-    manifest = models.JSONField(_("manifest"), default=dict, blank=True)
-    resource_version = models.CharField(max_length=32, blank=True)
-    created = models.DateTimeField(_("created in Kubernetes"), null=True, blank=True)
-
-    objects = RestrictedQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def __str__(self):
-        return self.name
-
-
 class StorageClass(KubeObject):
     provisioner = models.CharField(_("provisioner"), max_length=253)
     reclaim_policy = models.CharField(_("reclaim policy"), max_length=16, blank=True)
@@ -63,13 +44,9 @@ class StorageClass(KubeObject):
     is_default = models.BooleanField(_("default"), default=False)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
 
-    class Meta:
-        ordering = ["cluster__name", "name"]
+    class Meta(KubeObject.Meta):
         verbose_name = _("storage class")
         verbose_name_plural = _("storage classes")
-        constraints = [
-            models.UniqueConstraint(fields=["cluster", "name"], name="storage_class_unique")
-        ]
 
     def get_absolute_url(self):
         return reverse("portal:storageclass", args=[self.pk])
@@ -84,13 +61,9 @@ class PersistentVolume(KubeObject):
     claim_name = models.CharField(_("claim"), max_length=253, blank=True)
     storage_class = models.CharField(_("storage class"), max_length=253, blank=True)
 
-    class Meta:
-        ordering = ["cluster__name", "name"]
+    class Meta(KubeObject.Meta):
         verbose_name = _("persistent volume")
         verbose_name_plural = _("persistent volumes")
-        constraints = [
-            models.UniqueConstraint(fields=["cluster", "name"], name="storage_pv_unique")
-        ]
 
     def get_absolute_url(self):
         return reverse("portal:persistentvolume", args=[self.pk])
@@ -101,17 +74,6 @@ class PersistentVolume(KubeObject):
 
 
 class PersistentVolumeClaim(KubeObject):
-    # Set by the portal on create, and by sync from namespace_name (null until the
-    # namespace is mirrored); only namespaces of a project make a claim visible to tenants.
-    namespace = models.ForeignKey(
-        "namespaces.Namespace",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="volume_claims",
-        verbose_name=_("namespace"),
-    )
-    namespace_name = models.CharField(_("namespace"), max_length=63)
     requested = models.CharField(_("requested"), max_length=32, blank=True)
     capacity = models.CharField(_("capacity"), max_length=32, blank=True)
     access_modes = models.JSONField(_("access modes"), default=list, blank=True)
@@ -119,15 +81,9 @@ class PersistentVolumeClaim(KubeObject):
     phase = models.CharField(_("status"), max_length=16, blank=True, db_index=True)
     volume_name = models.CharField(_("volume"), max_length=253, blank=True)
 
-    class Meta:
-        ordering = ["cluster__name", "namespace_name", "name"]
+    class Meta(KubeObject.Meta):
         verbose_name = _("persistent volume claim")
         verbose_name_plural = _("persistent volume claims")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cluster", "namespace_name", "name"], name="storage_pvc_unique"
-            )
-        ]
 
     def get_absolute_url(self):
         return reverse("portal:persistentvolumeclaim", args=[self.pk])
@@ -144,8 +100,8 @@ def _on_visible_clusters(user) -> Q:
 
 # Viewing classes and volumes: admins of projects with a namespace in the cluster.
 # Every other action (create, default, YAML, delete) is for cloud admins only.
-authz.register(StorageClass, actions={"view": _on_visible_clusters})
-authz.register(PersistentVolume, actions={"view": _on_visible_clusters})
+authz.register(StorageClass, actions={"view": _on_visible_clusters}, scope=in_clusters_of)
+authz.register(PersistentVolume, actions={"view": _on_visible_clusters}, scope=in_clusters_of)
 authz.register(
     PersistentVolumeClaim,
     namespace="namespace",

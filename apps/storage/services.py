@@ -1,20 +1,21 @@
 """Storage: StorageClasses (cloud admins), PersistentVolumes (cloud admins act, infrastructure
 viewers look), PersistentVolumeClaims (whoever may work in the namespace).
 
-Validate → authorize → act in Kubernetes → mirror the answer → audit.
+The three kinds are declared on the shared write path (``apps.kube.services``); what
+is here is what is special about them: a class's parameters and the default class,
+a claim's size and what a tenant's claim may bind.
 """
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.clusters.models import Cluster
 from apps.core import audit, authz
-from apps.core import yaml as kyaml
-from apps.kube import manifests, objects, quantity
+from apps.core.audit import audited
+from apps.kube import identity, objects, quantity
 from apps.kube.errors import KubeError
-from apps.kube.sync import sync_kind
+from apps.kube.services import YAML, ObjectService, as_validation_error
 
 from . import sync
 from .models import (
@@ -36,56 +37,30 @@ provisioner_name = RegexValidator(
     r"^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$",
     _("A provisioner is a name such as example.com/disk."),
 )
+# A class whose volumes are made by hand, not provisioned: claims of it bind existing volumes.
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
 
-
-def _kube_error(exc: KubeError, field: str | None = None) -> ValidationError:
-    return ValidationError({field: exc.message} if field else exc.message)
-
-
-def _store(model, cluster, values: dict, **fixed):
-    """Mirror Kubernetes' answer into the row (created if sync has not seen it yet)."""
-    key = {"name": values["name"]}
-    if "namespace_name" in values:
-        key["namespace_name"] = values["namespace_name"]
-    row, _created = model.objects.update_or_create(
-        cluster=cluster, **key, defaults={**values, **fixed}
-    )
-    return row
+storage_classes = ObjectService(
+    sync.STORAGE_CLASSES,
+    noun="storageclass",
+    detail=lambda row: {
+        "provisioner": row.provisioner,
+        "parameters": row.parameters,
+        "reclaim_policy": row.reclaim_policy,
+        "volume_binding_mode": row.volume_binding_mode,
+        "allow_expansion": row.allow_expansion,
+    },
+)
+volumes = ObjectService(
+    sync.VOLUMES,
+    noun="persistentvolume",
+    detail=lambda row: {"claim": row.claim, "capacity": row.capacity},
+)
 
 
 def _check_running(cluster: Cluster, errors: dict) -> None:
     if cluster.status not in (Cluster.Status.RUNNING, Cluster.Status.DEGRADED):
         errors["cluster"] = _("The cluster is not running.")
-
-
-def _yaml(kube, api_version, kind, row, namespace=None) -> str:
-    """The live object as YAML for an editor; the last manifest seen if it cannot be read."""
-    try:
-        obj = objects.read(kube, api_version, kind, row.name, namespace)
-    except KubeError:
-        obj = row.manifest
-    return kyaml.dump(kyaml.for_edit(obj))
-
-
-def _delete(kube, api_version, kind, name, namespace=None) -> None:
-    """Ask Kubernetes to delete the object; one already gone is fine."""
-    try:
-        objects.delete(kube, api_version, kind, name, namespace)
-    except KubeError as exc:
-        if not exc.not_found:
-            raise _kube_error(exc) from exc
-
-
-def _deleted(row, kube, api_version, kind, namespace=None) -> None:
-    """After a delete: gone at once, or still there (finalizers) and shown as Terminating."""
-    try:
-        objects.read(kube, api_version, kind, row.name, namespace)
-    except KubeError as exc:
-        if exc.not_found:
-            row.delete()
-            return
-    type(row).objects.filter(pk=row.pk).update(phase="Terminating")
-    row.phase = "Terminating"
 
 
 # --- storage classes ----------------------------------------------------------------
@@ -102,6 +77,7 @@ def clean_parameters(parameters) -> dict[str, str]:
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in parameters.items()}
 
 
+@audited("storageclass.create", StorageClass)
 def create_storage_class(
     actor,
     *,
@@ -114,7 +90,7 @@ def create_storage_class(
     allow_expansion: bool = False,
     is_default: bool = False,
 ) -> StorageClass:
-    authz.require_cloud_admin(actor)
+    storage_classes.authorize_create(actor, cluster)
     errors = {}
     for field, value, validator in (
         ("name", name, dns_subdomain),
@@ -148,54 +124,34 @@ def create_storage_class(
     }
     if parameters:
         body["parameters"] = parameters
-    kube = cluster.kube()
-    try:
-        created = objects.create(kube, body)
-    except KubeError as exc:
-        raise _kube_error(exc, "name" if exc.status == 409 else None) from exc
-    with transaction.atomic():
-        storage_class = _store(StorageClass, cluster, sync.storage_class_values(created))
-        audit.record(
-            actor,
-            "storageclass.create",
-            storage_class,
-            cluster=cluster.name,
-            detail={
-                "provisioner": provisioner,
-                "parameters": parameters,
-                "reclaim_policy": reclaim_policy,
-                "volume_binding_mode": volume_binding_mode,
-                "allow_expansion": bool(allow_expansion),
-            },
-        )
+    storage_class = storage_classes.create(actor, cluster, body)
     if is_default:
         storage_class = set_default(actor, storage_class, True)
     return storage_class
 
 
+@audited("storageclass.default")
 def set_default(actor, storage_class: StorageClass, default: bool = True) -> StorageClass:
     """Make the class the cluster's default (clearing every other one), or not the default."""
-    authz.require_cloud_admin(actor)
+    storage_classes.authorize(actor, "change", storage_class)
     cluster = storage_class.cluster
     kube = cluster.kube()
     try:
         # This one first: if it fails, the cluster keeps the default it had.
-        _mark_default(kube, storage_class.name, default)
+        answers = [_mark_default(kube, storage_class.name, default)]
         if default:
-            for other in objects.list_(kube, *sync.SC):
-                other = kube.sanitize(other)
+            for other in objects.list_all(kube, *sync.SC)[0]:
                 name = other["metadata"]["name"]
                 if name != storage_class.name and sync.is_default_class(other):
-                    _mark_default(kube, name, False, other)
-        sync_kind(cluster, kube, sync.STORAGE_CLASSES)
+                    answers.append(_mark_default(kube, name, False, other))
     except KubeError as exc:
-        raise _kube_error(exc) from exc
+        raise as_validation_error(exc) from exc
+    sync.STORAGE_CLASSES.apply(cluster, answers)
     storage_class.refresh_from_db()
     audit.record(
         actor,
         "storageclass.default" if default else "storageclass.undefault",
         storage_class,
-        cluster=cluster.name,
     )
     return storage_class
 
@@ -212,16 +168,11 @@ def _mark_default(kube, name: str, default: bool, obj: dict | None = None) -> di
 def storage_class_yaml(actor, storage_class: StorageClass) -> str:
     authz.require(actor, "view", storage_class)
     authz.require_cloud_admin(actor)
-    return _yaml(storage_class.cluster.kube(), *sync.SC, storage_class)
+    return storage_classes.yaml(actor, storage_class)
 
 
 def delete_storage_class(actor, storage_class: StorageClass) -> None:
-    authz.require_cloud_admin(actor)
-    cluster = storage_class.cluster
-    _delete(cluster.kube(), *sync.SC, storage_class.name)
-    with transaction.atomic():
-        audit.record(actor, "storageclass.delete", storage_class, cluster=cluster.name)
-        storage_class.delete()
+    storage_classes.delete(actor, storage_class)
 
 
 # --- persistent volumes -------------------------------------------------------------
@@ -230,25 +181,12 @@ def delete_storage_class(actor, storage_class: StorageClass) -> None:
 def volume_yaml(actor, volume: PersistentVolume) -> str:
     authz.require(actor, "view", volume)
     authz.require_cloud_admin(actor)
-    return _yaml(volume.cluster.kube(), *sync.PV, volume)
+    return volumes.yaml(actor, volume)
 
 
-def delete_volume(actor, volume: PersistentVolume) -> None:
+def delete_volume(actor, volume: PersistentVolume) -> PersistentVolume:
     """Delete a volume (cloud admins); a bound one is kept by Kubernetes until released."""
-    authz.require(actor, "view", volume)
-    authz.require_cloud_admin(actor)
-    cluster = volume.cluster
-    kube = cluster.kube()
-    _delete(kube, *sync.PV, volume.name)
-    with transaction.atomic():
-        audit.record(
-            actor,
-            "persistentvolume.delete",
-            volume,
-            cluster=cluster.name,
-            detail={"claim": volume.claim, "capacity": volume.capacity},
-        )
-        _deleted(volume, kube, *sync.PV)
+    return volumes.delete(actor, volume)
 
 
 # --- persistent volume claims -------------------------------------------------------
@@ -257,7 +195,10 @@ def delete_volume(actor, volume: PersistentVolume) -> None:
 def storage_class_names(cluster: Cluster) -> list[str]:
     """The classes a claim in this cluster may ask for (names only, for every tenant)."""
     return list(
-        StorageClass.objects.filter(cluster=cluster).order_by("name").values_list("name", flat=True)
+        StorageClass.objects.filter(cluster=cluster)
+        .exclude(provisioner=NO_PROVISIONER)
+        .order_by("name")
+        .values_list("name", flat=True)
     )
 
 
@@ -268,20 +209,150 @@ def _parse_size(size, field: str = "size"):
         raise ValidationError({field: str(exc)}) from None
     if value <= 0:
         raise ValidationError({field: _("The size must be more than zero.")})
+    if value > quantity.LARGEST:
+        raise ValidationError(
+            {field: _("The size can be at most %(most)s.") % {"most": quantity.INT64_MAX}}
+        )
     return value
 
 
-def _require_work(actor, namespace) -> None:
-    authz.require(actor, "work", namespace)
-    if namespace.is_terminating:
-        raise ValidationError(_("The namespace is being deleted."))
+LEGACY_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
 
 
+def _guard_claim(actor, obj: dict, target) -> None:
+    """A tenant's claim gets a new volume from a storage class: it never binds one that exists.
+
+    Kubernetes binds a claim to an existing volume when it names one (``volumeName``),
+    selects them by label (``selector``), asks for no class (``storageClassName: ""``,
+    or no class at all in a cluster without a default one), asks for a class with no
+    provisioner or for a class name no StorageClass has (volumes made by hand may carry
+    any class name), or when a volume made by hand of the chosen class is waiting to be
+    claimed; any of those could take a volume meant for someone else. The legacy class
+    annotation is refused (it overrides ``storageClassName``). A data source must be in
+    the claim's own namespace. On an edit, only what changes is checked: a claim may keep
+    the volume Kubernetes bound it to.
+    """
+    if authz.is_cloud_admin(actor):
+        return
+    claim = target if isinstance(target, PersistentVolumeClaim) else None
+    spec = obj.get("spec") or {}
+    if not isinstance(spec, dict):
+        return  # Kubernetes refuses it
+    metadata = obj.get("metadata") or {}
+    before, before_annotations = {}, {}
+    if claim is not None:  # as Kubernetes has it now (it may have bound it since)
+        live = claims.read(claim) or claim.manifest
+        before = live.get("spec") or {}
+        before_annotations = (live.get("metadata") or {}).get("annotations") or {}
+
+    def changed(field: str) -> bool:
+        if claim is None:
+            return field in spec
+        return field in spec and spec.get(field) != before.get(field)
+
+    problems = []
+    if changed("volumeName") and spec.get("volumeName"):
+        problems.append(_("Only cloud administrators can bind a claim to a named volume."))
+    if changed("selector") and spec.get("selector") is not None:
+        problems.append(_("Only cloud administrators can select existing volumes by label."))
+    annotations = metadata.get("annotations") or {}
+    legacy = annotations.get(LEGACY_CLASS_ANNOTATION) if isinstance(annotations, dict) else None
+    if legacy is not None and (
+        claim is None or legacy != before_annotations.get(LEGACY_CLASS_ANNOTATION)
+    ):
+        problems.append(
+            _(
+                "Name the storage class in spec.storageClassName, not in the %(annotation)s "
+                "annotation."
+            )
+            % {"annotation": LEGACY_CLASS_ANNOTATION}
+        )
+    class_name = spec.get("storageClassName")
+    if claim is None or changed("storageClassName"):
+        problems.extend(_class_problems(target.cluster, class_name))
+    namespace = metadata.get("namespace")
+    for field in ("dataSource", "dataSourceRef"):
+        source = spec.get(field) or {}
+        if (
+            changed(field)
+            and isinstance(source, dict)
+            and source.get("namespace") not in (None, "", namespace)
+        ):
+            problems.append(_("%(field)s must be in the claim's own namespace.") % {"field": field})
+    if problems:
+        raise ValidationError({YAML: problems})
+
+
+def _class_problems(cluster: Cluster, class_name) -> list[str]:
+    """Why a tenant's claim asking for ``class_name`` (None: the default) could bind an
+    existing volume, if it could."""
+    if class_name == "":
+        return [
+            _(
+                "A claim needs a storage class: an empty one binds existing volumes, which only "
+                "cloud administrators may do."
+            )
+        ]
+    classes = StorageClass.objects.filter(cluster=cluster)
+    chosen = (
+        classes.filter(name=class_name)
+        if class_name
+        else classes.filter(is_default=True).order_by("-created")
+    ).first()
+    if chosen is None:
+        if not class_name:
+            return [
+                _(
+                    "The cluster has no default storage class, so a claim without one would bind "
+                    "existing volumes: name one of its storage classes."
+                )
+            ]
+        return [_("The cluster has no storage class %(name)s.") % {"name": class_name}]
+    if chosen.provisioner == NO_PROVISIONER:
+        return [
+            _(
+                "The storage class %(name)s provisions no volumes: its claims bind existing "
+                "ones, which only cloud administrators may do."
+            )
+            % {"name": chosen.name}
+        ]
+    waiting = PersistentVolume.objects.filter(
+        cluster=cluster, storage_class=chosen.name, claim_name="", phase__in=("", "Available")
+    )
+    if waiting.exists():
+        return [
+            _(
+                "Volumes made by hand of the storage class %(name)s wait to be claimed, and a "
+                "claim of it could take one: ask a cloud administrator."
+            )
+            % {"name": chosen.name}
+        ]
+    return []
+
+
+def guard_claim(actor, obj: dict, target) -> None:
+    """The claim guard, for the claims other objects make (a StatefulSet's templates)."""
+    _guard_claim(actor, obj, target)
+
+
+claims = ObjectService(
+    sync.CLAIMS,
+    noun="persistentvolumeclaim",
+    detail=lambda row: {
+        "size": row.requested,
+        "access_modes": row.access_modes,
+        "storage_class": row.storage_class,
+    },
+    guard=_guard_claim,
+)
+
+
+@audited("persistentvolumeclaim.create", PersistentVolumeClaim)
 def create_claim(
     actor, *, namespace, name: str, size: str, access_modes=None, storage_class: str = ""
 ) -> PersistentVolumeClaim:
     """Ask for a volume; an empty storage class means the cluster's default."""
-    _require_work(actor, namespace)
+    claims.authorize_create(actor, namespace)
     errors = {}
     try:
         dns_subdomain(name)
@@ -301,6 +372,10 @@ def create_claim(
         errors["storage_class"] = _("The cluster has no storage class %(name)s.") % {
             "name": storage_class
         }
+    elif not authz.is_cloud_admin(actor):
+        problems = _class_problems(namespace.cluster, storage_class or None)
+        if problems:
+            errors["storage_class"] = problems
     if errors:
         raise ValidationError(errors)
     spec = {
@@ -315,132 +390,26 @@ def create_claim(
         "metadata": {"name": name, "namespace": namespace.name},
         "spec": spec,
     }
-    try:
-        created = objects.create(namespace.cluster.kube(), body)
-    except KubeError as exc:
-        # A quota refusal (403 "exceeded quota: ...") is shown as Kubernetes words it.
-        raise _kube_error(exc, "name" if exc.status == 409 else None) from exc
-    return _created_claim(actor, namespace, created)
-
-
-def _volume_guard(actor, claim: PersistentVolumeClaim | None = None):
-    """Only cloud admins may bind a claim to a volume they name (``spec.volumeName``).
-
-    A tenant naming a volume could take an unbound volume provisioned for someone
-    else; an edited claim may keep the volume Kubernetes bound it to.
-    """
-
-    def bound_to() -> str:
-        if claim is None:
-            return ""
-        live = objects.read(
-            claim.cluster.kube(), "v1", "PersistentVolumeClaim", claim.name, claim.namespace_name
-        )
-        return (live.get("spec") or {}).get("volumeName") or ""
-
-    def guard(obj: dict) -> None:
-        wanted = (obj.get("spec") or {}).get("volumeName") or ""
-        if wanted and not authz.is_cloud_admin(actor) and wanted != bound_to():
-            raise ValidationError(
-                {"yaml": _("Only cloud administrators can bind a claim to a named volume.")}
-            )
-
-    return guard
+    return claims.create(actor, namespace, body)
 
 
 def create_claim_from_yaml(actor, namespace, text: str) -> PersistentVolumeClaim:
     """Create a claim from YAML; it must be a PersistentVolumeClaim of this namespace."""
-    _require_work(actor, namespace)
-    created = manifests.create_from_yaml(
-        namespace.cluster.kube(),
-        text,
-        api_version="v1",
-        kind="PersistentVolumeClaim",
-        namespace=namespace.name,
-        guard=_volume_guard(actor),
-    )
-    return _created_claim(actor, namespace, created, source="yaml")
-
-
-def _created_claim(actor, namespace, created: dict, source="form") -> PersistentVolumeClaim:
-    with transaction.atomic():
-        claim = _store(
-            PersistentVolumeClaim,
-            namespace.cluster,
-            sync.claim_values(created),
-            namespace=namespace,
-        )
-        audit.record(
-            actor,
-            "persistentvolumeclaim.create",
-            claim,
-            project=namespace.project,
-            cluster=namespace.cluster.name,
-            namespace=namespace.name,
-            detail={
-                "size": claim.requested,
-                "access_modes": claim.access_modes,
-                "storage_class": claim.storage_class,
-                "source": source,
-            },
-        )
-    return claim
+    return claims.create_from_yaml(actor, namespace, text)
 
 
 def claim_yaml(actor, claim: PersistentVolumeClaim) -> str:
-    authz.require(actor, "view", claim)
-    return _yaml(claim.cluster.kube(), *sync.PVC, claim, claim.namespace_name)
+    return claims.yaml(actor, claim)
 
 
 def current_claim(actor, claim: PersistentVolumeClaim) -> bool:
-    """Refresh the claim from Kubernetes, for its page.
-
-    Sync keeps lists up to date within a minute; a claim's own page shows it as it
-    is now, so one just created shows Bound once Kubernetes has bound it. Returns
-    False, keeping the last known state, when the cluster does not answer.
-    """
-    authz.require(actor, "view", claim)
-    try:
-        obj = objects.read(
-            claim.cluster.kube(retries=1), *sync.PVC, claim.name, claim.namespace_name
-        )
-    except KubeError:
-        return False
-    if obj["metadata"].get("resourceVersion") != claim.resource_version:
-        _mirror_claim(claim, obj)
-    return True
-
-
-def _mirror_claim(claim, obj: dict) -> PersistentVolumeClaim:
-    for field, value in sync.claim_values(obj).items():
-        setattr(claim, field, value)
-    claim.save()
-    return claim
+    """Refresh the claim from Kubernetes, for its page (False when the cluster is away)."""
+    return claims.refresh(actor, claim)
 
 
 def update_claim_yaml(actor, claim: PersistentVolumeClaim, text: str) -> PersistentVolumeClaim:
     """Replace the claim with edited YAML; a stale resourceVersion is refused (409)."""
-    authz.require(actor, "change", claim)
-    replaced = manifests.replace_from_yaml(
-        claim.cluster.kube(),
-        text,
-        api_version="v1",
-        kind="PersistentVolumeClaim",
-        name=claim.name,
-        namespace=claim.namespace_name,
-        guard=_volume_guard(actor, claim),
-    )
-    with transaction.atomic():
-        _mirror_claim(claim, replaced)
-        audit.record(
-            actor,
-            "persistentvolumeclaim.yaml",
-            claim,
-            project=claim.project,
-            cluster=claim.cluster.name,
-            namespace=claim.namespace_name,
-        )
-    return claim
+    return claims.replace_from_yaml(actor, claim, text)
 
 
 def can_expand(claim: PersistentVolumeClaim) -> bool:
@@ -450,15 +419,16 @@ def can_expand(claim: PersistentVolumeClaim) -> bool:
     ).exists()
 
 
+@audited("persistentvolumeclaim.expand")
 def expand_claim(actor, claim: PersistentVolumeClaim, size: str) -> PersistentVolumeClaim:
     """Grow the claim's request; only when its class allows it, and never shrink."""
-    authz.require(actor, "change", claim)
+    claims.authorize(actor, "change", claim)
     new = _parse_size(size)
     kube = claim.cluster.kube()
     try:
         live = objects.read(kube, *sync.PVC, claim.name, claim.namespace_name)
     except KubeError as exc:
-        raise _kube_error(exc) from exc
+        raise as_validation_error(exc) from exc
     spec = live.get("spec") or {}
     current = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "0")
     if new < quantity.parse(current):
@@ -476,10 +446,12 @@ def expand_claim(actor, claim: PersistentVolumeClaim, size: str) -> PersistentVo
         )
     class_name = spec.get("storageClassName") or ""
     try:
-        storage_class = objects.read(kube, *sync.SC, class_name) if class_name else {}
+        with identity.as_portal():  # a cluster-wide kind, beyond a tenant's RBAC
+            portal = claim.cluster.kube()
+            storage_class = objects.read(portal, *sync.SC, class_name) if class_name else {}
     except KubeError as exc:
         if not exc.not_found:
-            raise _kube_error(exc) from exc
+            raise as_validation_error(exc) from exc
         storage_class = {}
     if not storage_class.get("allowVolumeExpansion"):
         raise ValidationError(
@@ -492,35 +464,15 @@ def expand_claim(actor, claim: PersistentVolumeClaim, size: str) -> PersistentVo
         "metadata": {"resourceVersion": live["metadata"]["resourceVersion"]},
         "spec": {"resources": {"requests": {"storage": str(size).strip()}}},
     }
-    try:
-        patched = objects.patch(kube, *sync.PVC, claim.name, body, claim.namespace_name)
-    except KubeError as exc:
-        raise _kube_error(exc, "size") from exc
-    with transaction.atomic():
-        _mirror_claim(claim, patched)
-        audit.record(
-            actor,
-            "persistentvolumeclaim.expand",
-            claim,
-            project=claim.project,
-            cluster=claim.cluster.name,
-            namespace=claim.namespace_name,
-            detail={"from": current, "to": str(size).strip()},
-        )
-    return claim
+    return claims.patch(
+        actor,
+        claim,
+        body,
+        verb="expand",
+        field="size",
+        **{"from": current, "to": str(size).strip()},
+    )
 
 
-def delete_claim(actor, claim: PersistentVolumeClaim) -> None:
-    authz.require(actor, "delete", claim)
-    kube = claim.cluster.kube()
-    _delete(kube, *sync.PVC, claim.name, claim.namespace_name)
-    with transaction.atomic():
-        audit.record(
-            actor,
-            "persistentvolumeclaim.delete",
-            claim,
-            project=claim.project,
-            cluster=claim.cluster.name,
-            namespace=claim.namespace_name,
-        )
-        _deleted(claim, kube, *sync.PVC, claim.namespace_name)
+def delete_claim(actor, claim: PersistentVolumeClaim) -> PersistentVolumeClaim:
+    return claims.delete(actor, claim)

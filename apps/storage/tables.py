@@ -2,6 +2,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.tables import Column, Table
 
+from .models import BindingMode, ReclaimPolicy
+
 LIST = "storage/cells/list.html"
 YESNO = "storage/cells/yesno.html"
 PHASE = "storage/cells/phase.html"
@@ -13,8 +15,8 @@ class StorageClassTable(Table):
         Column("cluster", _("Cluster")),
         Column("is_default", _("Default"), template="storage/cells/default.html"),
         Column("provisioner", _("Provisioner")),
-        Column("reclaim_policy", _("Reclaim policy")),
-        Column("volume_binding_mode", _("Volume binding mode")),
+        Column("reclaim_policy", _("Reclaim policy"), choices=ReclaimPolicy),
+        Column("volume_binding_mode", _("Volume binding mode"), choices=BindingMode),
         Column("allow_expansion", _("Expansion"), template=YESNO),
         Column("created", _("Created")),
     ]
@@ -27,7 +29,7 @@ class PersistentVolumeTable(Table):
         Column("cluster", _("Cluster")),
         Column("capacity", _("Capacity")),
         Column("access_modes", _("Access modes"), template=LIST),
-        Column("reclaim_policy", _("Reclaim policy")),
+        Column("reclaim_policy", _("Reclaim policy"), choices=ReclaimPolicy),
         Column("phase", _("Status"), template=PHASE),
         Column("claim", _("Claim")),
         Column("storage_class", _("Storage class")),

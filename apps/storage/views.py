@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import authz
+from apps.core.tables import choice_label
 from apps.core.views import (
     ObjectActionView,
     ObjectDeleteView,
@@ -17,12 +18,20 @@ from apps.core.views import (
 from apps.namespaces.models import Namespace
 
 from . import filters, forms, services, tables
-from .models import PersistentVolume, PersistentVolumeClaim, StorageClass
+from .models import (
+    BindingMode,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    ReclaimPolicy,
+    StorageClass,
+)
 
 # --- storage classes ----------------------------------------------------------------
 
 
 class StorageClassListView(ObjectListView):
+    live_models = (StorageClass,)
+    needs = authz.Perm.VIEW_INFRASTRUCTURE
     queryset = StorageClass.objects.select_related("cluster")
     table = tables.StorageClassTable
     filterset_class = filters.StorageClassFilterSet
@@ -33,6 +42,7 @@ class StorageClassListView(ObjectListView):
 
 
 class StorageClassView(ObjectDetailView):
+    live_models = (StorageClass, PersistentVolume)
     model = StorageClass
     queryset = StorageClass.objects.select_related("cluster")
     template_name = "storage/storageclass_detail.html"
@@ -45,6 +55,8 @@ class StorageClassView(ObjectDetailView):
             .select_related("cluster")[:50]
         )
         context.update(
+            reclaim_policy=choice_label(ReclaimPolicy, self.object.reclaim_policy),
+            volume_binding_mode=choice_label(BindingMode, self.object.volume_binding_mode),
             can_admin=authz.is_cloud_admin(self.request.user),
             volumes=tables.PersistentVolumeTable(volumes),
         )
@@ -54,11 +66,8 @@ class StorageClassView(ObjectDetailView):
 class StorageClassCreateView(ServiceFormView):
     form_class = forms.StorageClassForm
     title = _("New storage class")
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            authz.require_cloud_admin(request.user)
-        return super().dispatch(request, *args, **kwargs)
+    cloud_admin_only = True
+    audit_action, audit_model = "storageclass.create", StorageClass
 
     def get_initial(self):
         return {"reclaim_policy": "Delete", "volume_binding_mode": "Immediate"}
@@ -105,12 +114,15 @@ class StorageClassDeleteView(ObjectDeleteView):
 
 
 class PersistentVolumeListView(ObjectListView):
+    live_models = (PersistentVolume,)
+    needs = authz.Perm.VIEW_INFRASTRUCTURE
     queryset = PersistentVolume.objects.select_related("cluster")
     table = tables.PersistentVolumeTable
     filterset_class = filters.PersistentVolumeFilterSet
 
 
 class PersistentVolumeView(ObjectDetailView):
+    live_models = (PersistentVolume,)
     model = PersistentVolume
     queryset = PersistentVolume.objects.select_related("cluster")
     template_name = "storage/persistentvolume_detail.html"
@@ -119,6 +131,7 @@ class PersistentVolumeView(ObjectDetailView):
         context = super().get_context_data(**kwargs)
         volume = self.object
         context.update(
+            reclaim_policy=choice_label(ReclaimPolicy, volume.reclaim_policy),
             can_admin=authz.is_cloud_admin(self.request.user),
             claim=PersistentVolumeClaim.objects.restrict(self.request.user, "view")
             .filter(
@@ -164,6 +177,7 @@ def _work_namespaces(user):
 
 
 class PersistentVolumeClaimListView(ObjectListView):
+    live_models = (PersistentVolumeClaim,)
     queryset = PersistentVolumeClaim.objects.select_related("cluster", "namespace")
     table = tables.PersistentVolumeClaimTable
     filterset_class = filters.PersistentVolumeClaimFilterSet
@@ -175,6 +189,7 @@ class PersistentVolumeClaimListView(ObjectListView):
 
 
 class PersistentVolumeClaimView(ObjectDetailView):
+    live_models = (PersistentVolumeClaim,)
     model = PersistentVolumeClaim
     queryset = PersistentVolumeClaim.objects.select_related("cluster", "namespace")
     template_name = "storage/persistentvolumeclaim_detail.html"

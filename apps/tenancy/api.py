@@ -5,7 +5,7 @@ from rest_framework import serializers
 from apps.core.api.base import RestrictedRelatedField, ServiceViewSet
 
 from . import filters, services
-from .models import Department, DepartmentAdmin, Membership, Project
+from .models import Department, DepartmentAdmin, Membership, Project, Role, dns_label
 
 User = get_user_model()
 
@@ -51,6 +51,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "created",
         ]
         read_only_fields = ["is_admin_project"]
+        # The service checks that the name is free, in words that confirm nothing.
+        extra_kwargs = {"name": {"validators": [dns_label]}}
 
     def get_fields(self):
         fields = super().get_fields()
@@ -128,7 +130,9 @@ class MembershipViewSet(ServiceViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def create_object(self, data):
-        return services.add_member(self.request.user, data["project"], data["user"], data["role"])
+        return services.add_member(
+            self.request.user, data["project"], data["user"], data.get("role", Role.MEMBER)
+        )
 
     def update_object(self, obj, data):
         return services.change_member_role(self.request.user, obj, data.get("role", obj.role))

@@ -6,14 +6,13 @@ SESSION_KEY = "current_project"
 
 
 def _current_project(request):
-    """The project chosen in the project switcher, if the user may still see it."""
+    """The project chosen in the project switcher (if the user may still see it), or None
+    for "all projects" (the default): lists then show everything the user may see."""
     user = request.user
-    if not user.is_authenticated:
-        return None
-    projects = Project.objects.restrict(user, "view")
     chosen = request.session.get(SESSION_KEY)
-    project = projects.filter(pk=chosen).first() if chosen else None
-    return project or projects.order_by("name").first()
+    if not user.is_authenticated or not chosen:
+        return None
+    return Project.objects.restrict(user, "view").filter(pk=chosen).first()
 
 
 class CurrentProjectMiddleware:

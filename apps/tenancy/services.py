@@ -3,10 +3,11 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from apps.core import audit, authz
+from apps.core.audit import audited
 from apps.core.authz import Role
 
 from .models import Department, DepartmentAdmin, Membership, Project, ProjectUserObjectPermission
@@ -69,6 +70,7 @@ def sync_grants(projects=None, users=None) -> None:
             )
             for user_id, project_id, perm in missing
         )
+        authz.grants_changed()  # bulk_create sends no signal
 
 
 # --- departments -----------------------------------------------------------------
@@ -91,11 +93,16 @@ def ensure_admin_project() -> Project:
     return project
 
 
+def project_name_taken() -> str:
+    return _("This name is not available; choose another.")
+
+
 def _clean(obj):
     obj.full_clean()
     return obj
 
 
+@audited("department.create", Department)
 @transaction.atomic
 def create_department(actor, *, name, display_name="", description="") -> Department:
     authz.require_cloud_admin(actor)
@@ -105,6 +112,7 @@ def create_department(actor, *, name, display_name="", description="") -> Depart
     return department
 
 
+@audited("department.update")
 @transaction.atomic
 def update_department(actor, department: Department, **changes) -> Department:
     authz.require(actor, "change", department)
@@ -113,6 +121,7 @@ def update_department(actor, department: Department, **changes) -> Department:
     return department
 
 
+@audited("department.delete")
 @transaction.atomic
 def delete_department(actor, department: Department) -> None:
     authz.require(actor, "delete", department)
@@ -122,43 +131,62 @@ def delete_department(actor, department: Department) -> None:
     department.delete()
 
 
+@audited("department.admin.add")
 @transaction.atomic
 def add_department_admin(actor, department: Department, user) -> DepartmentAdmin:
     authz.require(actor, "manage_admins", department)
     admin, _created = DepartmentAdmin.objects.get_or_create(department=department, user=user)
     sync_grants(department.projects.all(), users=[user])
+    _roles_changed(department.projects.all())
     audit.record(actor, "department.admin.add", department, detail={"user": user.get_username()})
     return admin
 
 
+@audited("department.admin.remove")
 @transaction.atomic
 def remove_department_admin(actor, admin: DepartmentAdmin) -> None:
     authz.require(actor, "manage_admins", admin.department)
     department, user = admin.department, admin.user
     admin.delete()
     sync_grants(department.projects.all(), users=[user])
+    _roles_changed(department.projects.all())
     audit.record(actor, "department.admin.remove", department, detail={"user": user.get_username()})
 
 
 # --- projects --------------------------------------------------------------------
 
 
+@audited("project.create", Project)
 @transaction.atomic
 def create_project(
     actor, department: Department, *, name, display_name="", description=""
 ) -> Project:
     authz.require(actor, "add_project", department)
-    project = _clean(
-        Project(
-            department=department, name=name, display_name=display_name, description=description
-        )
+    project = Project(
+        department=department, name=name, display_name=display_name, description=description
     )
-    project.save()
+    # Project names are unique across departments: a taken name gets one answer, whether
+    # the user may see that project or not, so it confirms nothing.
+    taken = Project.objects.filter(name=name).exists()
+    try:
+        project.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        if taken:
+            exc.error_dict.setdefault("name", []).append(ValidationError(project_name_taken()))
+        raise
+    if taken:
+        raise ValidationError({"name": project_name_taken()})
+    try:
+        with transaction.atomic():
+            project.save()
+    except IntegrityError:  # taken meanwhile
+        raise ValidationError({"name": project_name_taken()}) from None
     sync_grants(Project.objects.filter(pk=project.pk))
     audit.record(actor, "project.create", project, project=project)
     return project
 
 
+@audited("project.update")
 @transaction.atomic
 def update_project(actor, project: Project, **changes) -> Project:
     authz.require(actor, "change", project)
@@ -169,11 +197,14 @@ def update_project(actor, project: Project, **changes) -> Project:
     return project
 
 
+@audited("project.delete")
 @transaction.atomic
 def delete_project(actor, project: Project) -> None:
     authz.require(actor, "delete", project)
     if project.is_admin_project:
         raise ValidationError(_("The built-in admin project cannot be deleted."))
+    if project.namespaces.exists():
+        raise ValidationError(_("Delete the project's namespaces or assign them elsewhere first."))
     audit.record(actor, "project.delete", project, project=None, detail={"name": project.name})
     project.delete()
 
@@ -181,6 +212,7 @@ def delete_project(actor, project: Project) -> None:
 # --- members ---------------------------------------------------------------------
 
 
+@audited("project.member.add")
 @transaction.atomic
 def add_member(actor, project: Project, user, role: str = Role.MEMBER) -> Membership:
     authz.require(actor, "manage_members", project)
@@ -191,6 +223,7 @@ def add_member(actor, project: Project, user, role: str = Role.MEMBER) -> Member
         )
     membership = Membership.objects.create(project=project, user=user, role=role)
     sync_grants(Project.objects.filter(pk=project.pk), users=[user])
+    _roles_changed([project])
     audit.record(
         actor,
         "project.member.add",
@@ -201,6 +234,7 @@ def add_member(actor, project: Project, user, role: str = Role.MEMBER) -> Member
     return membership
 
 
+@audited("project.member.change")
 @transaction.atomic
 def change_member_role(actor, membership: Membership, role: str) -> Membership:
     authz.require(actor, "change", membership)
@@ -209,6 +243,7 @@ def change_member_role(actor, membership: Membership, role: str) -> Membership:
     membership.role = role
     membership.save(update_fields=["role"])
     sync_grants(Project.objects.filter(pk=membership.project_id), users=[membership.user])
+    _roles_changed([membership.project_id])
     audit.record(
         actor,
         "project.member.change",
@@ -219,6 +254,7 @@ def change_member_role(actor, membership: Membership, role: str) -> Membership:
     return membership
 
 
+@audited("project.member.remove")
 @transaction.atomic
 def remove_member(actor, membership: Membership) -> None:
     authz.require(actor, "delete", membership)
@@ -226,6 +262,7 @@ def remove_member(actor, membership: Membership) -> None:
     project, user = membership.project, membership.user
     membership.delete()
     sync_grants(Project.objects.filter(pk=project.pk), users=[user])
+    _roles_changed([project])
     audit.record(
         actor,
         "project.member.remove",
@@ -236,6 +273,13 @@ def remove_member(actor, membership: Membership) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------
+
+
+def _roles_changed(projects) -> None:
+    """Who may work in the projects' namespaces changed: their RoleBindings follow."""
+    from apps.namespaces import access
+
+    access.sync_projects(projects)
 
 
 def _check_role(role: str) -> None:

@@ -24,6 +24,7 @@ from .models import Department, DepartmentAdmin, Membership, Project
 
 
 class DepartmentListView(ObjectListView):
+    scoped = False  # the switcher chooses among these
     queryset = Department.objects.annotate(project_count=Count("projects")).order_by("name")
     table = tables.DepartmentTable
     filterset_class = filters.DepartmentFilterSet
@@ -55,6 +56,8 @@ class DepartmentView(ObjectDetailView):
 class DepartmentCreateView(ServiceFormView):
     form_class = forms.DepartmentForm
     title = _("New department")
+    cloud_admin_only = True
+    audit_action, audit_model = "department.create", Department
 
     def perform(self, form):
         return services.create_department(self.request.user, **form.cleaned_data)
@@ -105,6 +108,7 @@ class DepartmentAdminRemoveView(ObjectDeleteView):
 
 
 class ProjectListView(ObjectListView):
+    scoped = False  # the switcher chooses among these
     queryset = (
         Project.objects.select_related("department")
         .annotate(member_count=Count("memberships"))
@@ -217,14 +221,18 @@ class MemberRemoveView(ObjectDeleteView):
 
 
 class SwitchProjectView(PortalView, View):
-    """Remember the project chosen in the switcher (only one the user may see)."""
+    """Remember the project chosen in the switcher (only one the user may see); an empty
+    choice is "all projects"."""
 
     def post(self, request):
         chosen = request.POST.get("project", "")
-        if not chosen.isdigit():
+        if chosen == "":
+            request.session.pop(SESSION_KEY, None)
+        elif chosen.isdigit():
+            project = get_object_or_404(Project.objects.restrict(request.user, "view"), pk=chosen)
+            request.session[SESSION_KEY] = project.pk
+        else:
             raise Http404
-        project = get_object_or_404(Project.objects.restrict(request.user, "view"), pk=chosen)
-        request.session[SESSION_KEY] = project.pk
         target = request.POST.get("next") or ""
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
             target = reverse("portal:dashboard")

@@ -17,6 +17,8 @@ def kubesim():
 @pytest.fixture(autouse=True)
 def _sandbox(settings, kubesim):
     settings.KUBESIM_URL = kubesim.url
+    # Clusters as they are before the log centre's shipper; its tests (tests/logs) turn it on.
+    settings.LOGS_SHIPPER = False
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False

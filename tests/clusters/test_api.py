@@ -48,6 +48,14 @@ def test_bad_input_is_a_400_and_creates_nothing(org, api, run_tasks):
     assert not Cluster.objects.exists()
 
 
+def test_a_bad_zone_is_a_400_naming_it(org, api, run_tasks):
+    response = _create(api, run_tasks, name="zoned", zones=["zone-a", "-zone-b"])
+    assert response.status_code == 400
+    assert list(response.json()) == ["zones"]
+    assert "-zone-b is not a valid zone name" in response.json()["zones"][0]
+    assert not Cluster.objects.exists()
+
+
 def test_scale_out_node_actions_labels_taints(org, api, run_tasks):
     cluster_id = _create(api, run_tasks, name="ops", workers=1).json()["id"]
     admin = api("admin")
@@ -57,6 +65,13 @@ def test_scale_out_node_actions_labels_taints(org, api, run_tasks):
     assert response.status_code == 202
     assert admin.get(f"/api/v1/operations/{response.json()['id']}/").json()["status"] == "succeeded"
     assert admin.get(f"/api/v1/clusters/{cluster_id}/").json()["nodes_total"] == 4
+    refused = admin.post(
+        f"/api/v1/clusters/{cluster_id}/scale-out/",
+        {"workers": 1, "zone": "x" * 64},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert f"{'x' * 64} is not a valid zone name" in refused.json()["zone"][0]
 
     node = Node.objects.filter(cluster_id=cluster_id, role="worker").first()
     assert admin.post(f"/api/v1/nodes/{node.pk}/cordon/").json()["schedulable"] is False
@@ -78,17 +93,38 @@ def test_scale_out_node_actions_labels_taints(org, api, run_tasks):
     assert refused.status_code == 400
     assert "managed by Kubernetes" in str(refused.json())
 
-    drained = run_tasks(admin.post, f"/api/v1/nodes/{node.pk}/drain/")
+    # A pod no controller manages: refused as kubectl drain does, unless forced.
+    core = k8s.CoreV1Api(Cluster.objects.get(pk=cluster_id).kube().api_client)
+    pod = {
+        "metadata": {"name": "loner"},
+        "spec": {
+            "nodeName": node.name,
+            "containers": [{"name": "c", "image": "nginx:1.27"}],
+            "tolerations": [{"operator": "Exists"}],
+        },
+    }
+    core.create_namespaced_pod("default", pod)
+    refused = admin.post(f"/api/v1/nodes/{node.pk}/drain/", {}, format="json")
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["force"]
+    assert "default/loner" in refused.json()["force"][0]
+    assert not core.read_node(node.name).spec.unschedulable
+    drained = run_tasks(
+        admin.post, f"/api/v1/nodes/{node.pk}/drain/", {"force": True}, format="json"
+    )
     assert drained.status_code == 202
     assert admin.get(f"/api/v1/operations/{drained.json()['id']}/").json()["status"] == "succeeded"
 
 
-def test_kubeconfig_download_is_for_cloud_admins_and_audited(org, api, run_tasks):
+def test_kubeconfig_download_is_for_cloud_admins_and_audited(org, api, portal, run_tasks):
     cluster_id = _create(api, run_tasks, name="secret").json()["id"]
     response = api("admin").get(f"/api/v1/clusters/{cluster_id}/kubeconfig/")
     assert response.status_code == 200
     assert yaml.safe_load(response.content)["kind"] == "Config"
-    assert AuditEvent.objects.filter(action="cluster.kubeconfig.download").count() == 1
+    assert response["Cache-Control"] == "no-store"  # credentials stay out of caches
+    page = portal("admin").get(f"/clusters/{cluster_id}/kubeconfig/")
+    assert page.status_code == 200 and page["Cache-Control"] == "no-store"
+    assert AuditEvent.objects.filter(action="cluster.kubeconfig.download").count() == 2
 
     Namespace.objects.create(cluster_id=cluster_id, name="shop", project=org.web)
     assert api("projadmin").get(f"/api/v1/clusters/{cluster_id}/").status_code == 200

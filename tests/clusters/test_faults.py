@@ -9,6 +9,7 @@ from apps.clusters import health, services, tasks
 from apps.clusters.models import Cluster, Node
 from apps.clusters.providers.sandbox import SandboxProvider
 from apps.core.models import Operation
+from apps.core.operations import log_lines
 from apps.kube import bootstrap
 from apps.kube import client as kube_client
 from apps.kube.errors import KubeError
@@ -124,7 +125,8 @@ def test_health_leaves_busy_clusters_alone(org, run_tasks, faults):
     assert cluster.status == "scaling"
 
 
-def test_transient_failure_in_a_task_is_retried(org, run_tasks, monkeypatch):
+def test_transient_failure_in_a_task_is_retried(org, run_tasks, monkeypatch, settings):
+    settings.OPERATION_RETRY_SECONDS = 3
     real = SandboxProvider.scale_out
     calls = []
 
@@ -143,7 +145,10 @@ def test_transient_failure_in_a_task_is_retried(org, run_tasks, monkeypatch):
     cluster.refresh_from_db()
     assert operation.status == "succeeded", (operation.error, operation.log)
     assert len(calls) == 2
-    assert any("Temporary failure (kubesim answered 503)" in line for line in operation.log)
+    assert any(
+        "Temporary failure (kubesim answered 503); trying again in 3 s." in line
+        for line in log_lines(operation)
+    )
     assert (cluster.status, cluster.nodes_total) == ("running", 4)
 
 
@@ -165,7 +170,7 @@ def test_transient_kube_error_resumes_provisioning(org, run_tasks, monkeypatch):
     cluster.refresh_from_db()
     assert operation.status == "succeeded", (operation.error, operation.log)
     assert cluster.status == "running"
-    log = "\n".join(operation.log)
+    log = "\n".join(log_lines(operation))
     assert "Temporary failure" in log
     assert "resuming after step prepare" in log
     assert log.count("Provisioning the cluster") == 1  # not provisioned twice
@@ -197,9 +202,9 @@ def test_failed_step_leaves_error_and_retry_resumes(org, run_tasks, monkeypatch)
     assert first.status == "failed"  # the history is kept
     assert cluster.status == "running"
     assert cluster.api_server == api_server
-    assert any("resuming after step nodes" in line for line in second.log)
-    assert not any("Provisioning the cluster" in line for line in second.log)
-    assert any("Application CRD" in line for line in second.log)
+    assert any("resuming after step nodes" in line for line in log_lines(second))
+    assert not any("Provisioning the cluster" in line for line in log_lines(second))
+    assert any("Application CRD" in line for line in log_lines(second))
     assert cluster.nodes_total == cluster.nodes_ready == 3
     assert Operation.objects.filter(kind="cluster.create", target_id=str(cluster.pk)).count() == 2
 
@@ -226,11 +231,13 @@ def test_redelivered_scale_out_adds_only_whats_missing(org, run_tasks, monkeypat
     # The broker delivers the message again to another worker.
     monkeypatch.setattr(tasks, "_wait", real_wait)
     target = 3
-    tasks.scale_out_cluster.apply(args=(operation.pk, cluster.pk, target, "", "amd64"))
+    tasks.scale_out_cluster.apply(
+        args=(operation.pk, cluster.pk, target, "", "amd64"), task_id=operation.task_id
+    )
     operation.refresh_from_db()
     cluster.refresh_from_db()
     assert operation.status == "succeeded", (operation.error, operation.log)
-    assert "the nodes were already added" in "\n".join(operation.log)
+    assert "the nodes were already added" in "\n".join(log_lines(operation))
     assert (cluster.status, cluster.nodes_total) == ("running", 4)
     assert sorted(Node.objects.filter(cluster=cluster).values_list("name", flat=True)) == [
         "master-1",
@@ -238,3 +245,42 @@ def test_redelivered_scale_out_adds_only_whats_missing(org, run_tasks, monkeypat
         "worker-2",
         "worker-3",
     ]
+
+
+def test_cancelled_creation_can_be_retried_or_deleted(org, run_tasks):
+    """Issue 10: cancel left the cluster provisioning, and Retry refused it."""
+    from apps.core import services as core_services
+
+    # Its task is not run: it stays pending, as behind a dead worker.
+    cluster, operation = services.create_cluster(org.admin, name=unique_name(), workers=1)
+    cancelled = core_services.cancel_operation(org.admin, operation)
+    cluster.refresh_from_db()
+    assert cancelled.status == "cancelled"
+    assert (cluster.status, cluster.status_message) == ("error", "The creation was cancelled.")
+
+    retry = run_tasks(services.retry_cluster, org.admin, cluster)
+    retry.refresh_from_db()
+    cluster.refresh_from_db()
+    assert retry.status == "succeeded", (retry.error, retry.log)
+    assert cluster.status == "running"
+
+    second, pending = services.create_cluster(org.admin, name=unique_name(), workers=1)
+    core_services.cancel_operation(org.admin, pending)
+    delete = run_tasks(services.delete_cluster, org.admin, Cluster.objects.get(pk=second.pk))
+    delete.refresh_from_db()
+    assert delete.status == "succeeded", (delete.error, delete.log)
+    assert Cluster.objects.get(pk=second.pk).status == "deleted"
+
+
+def test_a_message_of_an_older_attempt_does_nothing(org, run_tasks):
+    from apps.core import operations
+
+    cluster = running_cluster(run_tasks, org.admin, workers=1)
+    operation = services.scale_out(org.admin, cluster, workers=1)
+    Operation.objects.filter(pk=operation.pk).update(task_id="a-newer-attempt")
+    tasks.scale_out_cluster.apply(
+        args=(operation.pk, cluster.pk, 2, "", "amd64"), task_id=operation.task_id
+    )
+    operation.refresh_from_db()
+    assert (operation.status, operation.log) == ("pending", [])
+    assert operations.reap()["resumed"] == []  # not orphaned yet: just queued

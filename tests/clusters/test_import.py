@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from apps.clusters import services
 from apps.clusters.models import Cluster, Node
 from apps.core.models import Operation
-from kubesim import tls
+from kubesim.apiserver import tls
 from tests.clusters.helpers import unique_name
 
 
@@ -201,3 +201,37 @@ def test_import_with_a_chosen_context(org, run_tasks, sim_cluster, kubesim):
     assert cluster.status == "deleted"
     status, _answer = kubesim.admin("GET", f"/clusters/{sim_cluster['name']}")
     assert status == 200
+
+
+def test_the_same_cluster_cannot_be_imported_twice(org, run_tasks, sim_cluster):
+    """Issue 9 (6): same API server and CA: refused, naming the cluster already there."""
+    config = copy.deepcopy(sim_cluster["kubeconfig"])
+    first, _operation = run_tasks(_import, org.admin, config)
+    first.refresh_from_db()
+    assert first.status == "running"
+
+    again = copy.deepcopy(config)
+    # Another kubeconfig for it: other names, a trailing slash, a second context.
+    again["clusters"][0]["name"] = again["contexts"][0]["context"]["cluster"] = "prod"
+    again["clusters"][0]["cluster"]["server"] += "/"
+    again = _two_contexts(again)
+    with pytest.raises(ValidationError) as info:
+        services.create_cluster(
+            org.admin,
+            name="imported-again",
+            provider="kubeconfig",
+            kubeconfig=yaml.safe_dump(again),
+            context=sim_cluster["name"],
+        )
+    assert info.value.message_dict == {
+        "context": [
+            f"This cluster ({sim_cluster['server']}/) is already in the portal as imported."
+        ]
+    }
+    assert list(Cluster.objects.values_list("name", flat=True)) == ["imported"]
+
+    # Once the first is deleted (forgotten), it can be imported again.
+    run_tasks(services.delete_cluster, org.admin, first)
+    _second, operation = run_tasks(_import, org.admin, config)
+    operation.refresh_from_db()
+    assert operation.status == "succeeded", (operation.error, operation.log)

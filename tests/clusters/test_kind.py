@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,9 @@ import yaml
 from django.core.exceptions import ValidationError
 
 from apps.clusters import providers, services, tasks
-from apps.clusters.models import Node
+from apps.clusters.models import Cluster, Node
+from apps.core.models import Operation
+from apps.core.operations import log_lines
 from tests.clusters.helpers import unique_name
 
 FAKE_KIND = textwrap.dedent(
@@ -53,6 +56,31 @@ FAKE_KIND = textwrap.dedent(
 )
 
 
+FAKE_DOCKER = textwrap.dedent(
+    """\
+    #!{python}
+    # A stand-in for the docker CLI: `docker info` answers as a running (or stopped) daemon.
+    import os, sys
+
+    if sys.argv[1:2] == ["info"]:
+        if os.environ.get("FAKE_DOCKER_STOPPED"):
+            print("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                  "Is the docker daemon running?", file=sys.stderr)
+            sys.exit(1)
+        print("27.3.1")
+        sys.exit(0)
+    print(f"unknown command {{sys.argv[1:]}}", file=sys.stderr)
+    sys.exit(2)
+    """
+)
+
+
+def _install(bin_dir, name: str, script: str) -> None:
+    path = bin_dir / name
+    path.write_text(script.format(python=sys.executable))
+    path.chmod(0o755)
+
+
 @pytest.fixture(autouse=True)
 def _fast_poll(monkeypatch):
     monkeypatch.setattr(tasks, "POLL", 0.05)
@@ -67,9 +95,8 @@ def fake_kind(tmp_path, monkeypatch, kubesim):
     """
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    script = bin_dir / "kind"
-    script.write_text(FAKE_KIND.format(python=sys.executable))
-    script.chmod(0o755)
+    _install(bin_dir, "kind", FAKE_KIND)
+    _install(bin_dir, "docker", FAKE_DOCKER)  # kind is offered only with Docker running
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setenv("FAKE_KIND_DIR", str(tmp_path))
     created = []
@@ -107,7 +134,7 @@ def test_create_runs_kind_with_the_config_then_delete(org, run_tasks, fake_kind,
     assert cluster.status == "running"
     assert cluster.nodes_total == cluster.nodes_ready == 5
     assert Node.objects.filter(cluster=cluster, role="master").count() == 3
-    assert any("kind create cluster --name local" in line for line in operation.log)
+    assert any("kind create cluster --name local" in line for line in log_lines(operation))
 
     config = yaml.safe_load((folder / "kind-config.yaml").read_text())
     assert config["kind"] == "Cluster"
@@ -140,9 +167,13 @@ def test_create_is_idempotent(fake_kind):
     spec = providers.ClusterSpec(name="again", version="1.32.0", workers=1)
     kind = providers.get("kind")
     lines = []
-    first = kind.create(spec, lines.append)
+
+    def log(message, **params):  # as Progress.log, shown in English
+        lines.append(str(message) % params if params else str(message))
+
+    first = kind.create(spec, log)
     # A redelivered task runs create again: kind already has the cluster, so it is reused.
-    second = kind.create(spec, lines.append)
+    second = kind.create(spec, log)
     assert yaml.safe_load(first.kubeconfig) == yaml.safe_load(second.kubeconfig)
     assert (first.context, first.api_server) == (second.context, second.api_server)
     assert first.api_server.startswith("https://")
@@ -179,14 +210,78 @@ def test_failing_kind_leaves_the_cluster_in_error(org, run_tasks, fake_kind, mon
     assert "failed to pull image" in operation.error
 
 
-def test_kind_missing_is_a_clear_error(org, run_tasks, monkeypatch, tmp_path):
+def test_kind_missing_on_the_worker_is_a_clear_error(monkeypatch, tmp_path):
+    # The portal offers kind where it runs; a worker without kind still says so clearly.
     monkeypatch.setenv("PATH", str(tmp_path))
-    cluster, _operation = run_tasks(
-        services.create_cluster, org.admin, name="nokind", provider="kind"
+    with pytest.raises(providers.ProviderError) as info:
+        providers.get("kind").create(providers.ClusterSpec(name="nokind"), print)
+    assert info.value.message == "The kind command is not installed on the worker."
+
+
+@pytest.fixture
+def tools(tmp_path, monkeypatch):
+    """tools(*names) -> a PATH with only these fakes ("kind", "docker"), nothing else."""
+
+    def make(*names, docker_stopped=False):
+        bin_dir = tmp_path / "only"
+        bin_dir.mkdir(exist_ok=True)
+        for name in names:
+            _install(bin_dir, name, {"kind": FAKE_KIND, "docker": FAKE_DOCKER}[name])
+        monkeypatch.setenv("PATH", str(bin_dir))
+        monkeypatch.setenv("FAKE_KIND_DIR", str(tmp_path))
+        if docker_stopped:
+            monkeypatch.setenv("FAKE_DOCKER_STOPPED", "1")
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("names", "stopped", "reason"),
+    [
+        ((), False, "kind is not installed."),
+        (("docker",), False, "kind is not installed."),
+        (("kind",), False, "Docker is not installed."),
+        (("kind", "docker"), True, "Docker is not running."),
+    ],
+)
+def test_kind_is_offered_only_when_kind_and_docker_are_there(
+    org, portal, api, tools, names, stopped, reason
+):
+    """Issue 9 (8): kind was offered without kind/Docker and failed after the submit."""
+    tools(*names, docker_stopped=stopped)
+    assert providers.get("kind").available() == (False, reason)
+
+    admin = portal("admin")
+    page = admin.get("/clusters/add/").content.decode()
+    card = re.search(r'<(\w+)[^>]*data-testid="provider-kind"[^>]*>.*?</\1>', page, re.S)
+    assert card and card.group(1) != "a", "not a link"
+    assert 'aria-disabled="true"' in card.group() and f"Not available: {reason}" in card.group()
+    assert 'href="/clusters/add/kind/"' not in page
+    assert 'href="/clusters/add/sandbox/"' in page and 'href="/clusters/add/kubeconfig/"' in page
+    # The form itself is not offered either; submitting anyway is refused with the reason.
+    response = admin.get("/clusters/add/kind/", follow=True)
+    assert response.redirect_chain == [("/clusters/add/", 302)]
+    assert reason in response.content.decode()
+    response = admin.post("/clusters/add/kind/", {"name": "local", "workers": "1"}, follow=True)
+    assert reason in response.content.decode()
+    response = api("admin").post(
+        "/api/v1/clusters/", {"name": "local", "provider": "kind"}, format="json"
     )
-    cluster.refresh_from_db()
-    assert cluster.status == "error"
-    assert cluster.status_message == "The kind command is not installed on the worker."
+    assert response.status_code == 400
+    assert response.json() == {"provider": [reason]}
+    with pytest.raises(ValidationError) as info:
+        services.create_cluster(org.admin, name="local", provider="kind")
+    assert info.value.message_dict == {"provider": [reason]}
+    assert not Cluster.objects.exists() and not Operation.objects.exists()
+
+
+def test_kind_is_offered_with_kind_and_a_running_docker(org, portal, tools):
+    tools("kind", "docker")
+    assert providers.get("kind").available() == (True, "")
+    page = portal("admin").get("/clusters/add/").content.decode()
+    assert 'href="/clusters/add/kind/"' in page
+    form = portal("admin").get("/clusters/add/kind/")
+    assert form.status_code == 200 and 'name="workers"' in form.content.decode()
 
 
 def _docker_and_kind() -> str:

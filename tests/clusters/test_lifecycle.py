@@ -5,6 +5,7 @@ from kubernetes import client as k8s
 from apps.clusters import services
 from apps.clusters.models import Cluster, Node
 from apps.core.models import Operation
+from apps.core.operations import log_lines
 
 
 def test_create_scale_out_and_delete(org, run_tasks, kubesim):
@@ -29,7 +30,7 @@ def test_create_scale_out_and_delete(org, run_tasks, kubesim):
     kube = cluster.kube()
     classes = kube.call(kube.storage.list_storage_class).items
     assert [c.metadata.name for c in classes] == ["standard"]
-    assert any("Application CRD" in line for line in operation.log)
+    assert any("Application CRD" in line for line in log_lines(operation))
 
     op = run_tasks(services.scale_out, org.admin, cluster, workers=2, zone="zone-b")
     op.refresh_from_db()
@@ -84,5 +85,43 @@ def test_demo_cluster_command_gives_the_demo_a_visible_cluster(org, kubesim, tra
             "name", flat=True
         )
     ) == {"web-shop", "data-lab"}
+    # web-shop runs nginx, for members to expose (the networking demo).
+    from apps.workloads.models import Workload
+
+    assert Workload.objects.filter(
+        cluster=cluster, namespace_name="web-shop", name="nginx"
+    ).exists()
     assert Cluster.objects.restrict(org.projadmin).filter(pk=cluster.pk).exists()
     assert not Cluster.objects.restrict(org.member).exists()
+
+
+def test_scale_out_without_a_zone_adds_the_workers_across_the_zones(org, run_tasks, kubesim):
+    """Issue 9 (1): "no zone" added nothing and still said Succeeded, on a zoned cluster."""
+    from tests.clusters.helpers import running_cluster, unique_name
+
+    cluster = running_cluster(
+        run_tasks, org.admin, name=unique_name("nozone"), workers=2, zones=["zone-a", "zone-b"]
+    )
+    core = k8s.CoreV1Api(cluster.kube().api_client)
+
+    def workers():
+        return sorted(
+            (n.metadata.name, n.metadata.labels.get("topology.kubernetes.io/zone"))
+            for n in core.list_node().items
+            if "node-role.kubernetes.io/control-plane" not in n.metadata.labels
+        )
+
+    assert workers() == [("worker-1", "zone-a"), ("worker-2", "zone-b")]
+    op = run_tasks(services.scale_out, org.admin, cluster, workers=2)
+    op.refresh_from_db()
+    assert op.status == "succeeded", (op.error, op.log)
+    assert any("added worker-3, worker-4" in line for line in log_lines(op)), log_lines(op)
+    # The nodes are really there, spread over the cluster's zones as at creation.
+    added = [w for w in workers() if w[0] in ("worker-3", "worker-4")]
+    assert len(workers()) == 4
+    assert {zone for _name, zone in added} == {"zone-a", "zone-b"}
+    cluster.refresh_from_db()
+    assert cluster.nodes_total == 5 and cluster.status == "running"
+    assert Node.objects.filter(cluster=cluster, role="worker").count() == 4
+
+    run_tasks(services.delete_cluster, org.admin, cluster)

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.html import escape
 from kubernetes import client as k8s
 
 from apps.clusters import services
@@ -86,7 +87,8 @@ def test_cluster_and_node_permission_matrix(org, portal, cluster, username):
         assert 'data-testid="labels-form"' in node_page
         return
     if expected["view"] == 200:  # read-only: the same data, no buttons
-        assert node.name in page and "Scale out" not in page and "/delete/" not in page
+        assert "Ready: 3" in page and "Scale out" not in page and "/delete/" not in page
+        assert node.name in _text(client.get(f"/nodes/?cluster={cluster.pk}"))
         assert "Download kubeconfig" not in page
         assert "Cordon" not in node_page and "labels-form" not in node_page
 
@@ -134,8 +136,9 @@ def _wizard(name, **extra):
 
 def test_wizard_lists_the_providers_that_can_create(org, portal):
     page = _text(portal("admin").get("/clusters/add/"))
-    for name in ("sandbox", "kubeconfig", "kind"):
+    for name in ("sandbox", "kubeconfig"):
         assert f'href="/clusters/add/{name}/"' in page
+    assert 'data-testid="provider-kind"' in page  # offered or not: see test_kind.py
     form = _text(portal("admin").get("/clusters/add/sandbox/"))
     assert "1.32.0" in form and "high availability" in form and "arm64" in form
     assert 'name="kubeconfig"' not in form
@@ -187,6 +190,50 @@ def test_wizard_shows_each_error_inline_and_creates_nothing(org, portal, data, f
     assert not Cluster.objects.exists() and not Operation.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "bad",
+    ["zone a", "-zone", "zone-", "zöne", "z" * 64, "a/b"],
+)
+def test_wizard_refuses_a_zone_kubernetes_would_refuse_naming_it(org, portal, bad):
+    """Issue 9 (4): a bad zone was accepted and the cluster failed late on the label."""
+    response = portal("admin").post(
+        "/clusters/add/sandbox/", _wizard("zoned", zones=f"zone-ok, {bad}")
+    )
+    assert response.status_code == 200
+    html = _text(response)
+    assert re.search(r'class="field invalid"[^>]*data-field="zones"', html)
+    assert f"{escape(bad)} is not a valid zone name" in html
+    assert "zone-ok is not" not in html
+    assert not Cluster.objects.exists() and not Operation.objects.exists()
+
+
+def test_wizard_takes_zones_at_the_label_limits(org, portal, run_tasks):
+    zones = ["a", "Z_9.x-y", "z" * 63]
+    response = run_tasks(
+        portal("admin").post,
+        "/clusters/add/sandbox/",
+        _wizard(f"limits-{next(_names)}", zones=", ".join(zones), workers="3"),
+    )
+    assert response.status_code == 302, _text(response)
+    cluster = Cluster.objects.get(name__startswith="limits-")
+    assert cluster.status == "running", cluster.status_message
+    assert set(cluster.nodes.values_list("zone", flat=True)) == set(zones)
+    run_tasks(services.delete_cluster, org.admin, cluster)
+
+
+def test_scale_out_refuses_a_bad_new_zone_on_its_field(org, portal, cluster):
+    response = portal("admin").post(
+        f"/clusters/{cluster.pk}/scale-out/",
+        {"workers": "1", "zone": "", "new_zone": "zone c!", "arch": "amd64"},
+    )
+    assert response.status_code == 200
+    html = _text(response)
+    field = re.search(r'class="field invalid">\s*<label for="id_new_zone".*?</div>', html, re.S)
+    assert field and "zone c! is not a valid zone name" in field.group()
+    assert not Operation.objects.filter(kind="cluster.scale_out").exists()
+    assert cluster.nodes.count() == 3
+
+
 def test_wizard_refuses_a_name_in_use(org, portal, cluster):
     response = portal("admin").post("/clusters/add/sandbox/", _wizard(cluster.name))
     assert "A cluster with this name already exists." in _text(response)
@@ -201,7 +248,7 @@ def _two_contexts(cluster) -> str:
     return json.dumps(config)
 
 
-def test_wizard_imports_a_kubeconfig_choosing_its_context(org, portal, cluster, run_tasks):
+def test_wizard_imports_a_kubeconfig_choosing_its_context(org, portal, cluster, run_tasks, kubesim):
     admin = portal("admin")
     text = _two_contexts(cluster)
     # The context list follows the pasted kubeconfig (the HTMX partial).
@@ -214,15 +261,36 @@ def test_wizard_imports_a_kubeconfig_choosing_its_context(org, portal, cluster, 
     assert '<option value="second">second</option>' in html
     assert not Cluster.objects.filter(name="imported").exists()
 
-    response = run_tasks(
-        admin.post,
-        "/clusters/add/kubeconfig/",
-        {"name": "imported", "kubeconfig": text, "context": "second"},
+    # This one is the fixture's cluster, already in the portal: refused, naming it.
+    response = admin.post(
+        "/clusters/add/kubeconfig/", {"name": "imported", "kubeconfig": text, "context": "second"}
     )
-    assert response.status_code == 302, _text(response)
-    imported = Cluster.objects.get(name="imported")
-    assert imported.kubeconfig_context == "second" and imported.status == "running"
-    Cluster.objects.filter(pk=imported.pk).update(status="deleted")
+    html = _text(response)
+    assert re.search(r'class="field invalid"[^>]*data-field="context"', html)
+    assert f"is already in the portal as {cluster.name}." in html
+    assert not Cluster.objects.filter(name="imported").exists()
+
+    other = kubesim.create_cluster(f"portal-import-{next(_names)}", workers=1)
+    try:
+        config = json.loads(_two_contexts(cluster))
+        config["clusters"] = other["kubeconfig"]["clusters"]
+        config["users"] = other["kubeconfig"]["users"]
+        config["contexts"] = [
+            {**c, "context": other["kubeconfig"]["contexts"][0]["context"]}
+            for c in config["contexts"]
+        ]
+        response = run_tasks(
+            admin.post,
+            "/clusters/add/kubeconfig/",
+            {"name": "imported", "kubeconfig": json.dumps(config), "context": "second"},
+        )
+        assert response.status_code == 302, _text(response)
+        imported = Cluster.objects.get(name="imported")
+        assert imported.kubeconfig_context == "second" and imported.status == "running"
+        assert imported.api_server == other["server"]
+        Cluster.objects.filter(pk=imported.pk).update(status="deleted")
+    finally:
+        kubesim.admin("DELETE", f"/clusters/{other['name']}")
 
 
 @pytest.mark.parametrize(
@@ -255,16 +323,25 @@ def test_wizard_takes_an_uploaded_kubeconfig_and_keeps_it_on_error(org, portal, 
 # --- cluster page, scale-out, retry, delete, kubeconfig --------------------------------
 
 
-def test_cluster_page_shows_health_nodes_capacity_and_operations(org, portal, cluster):
-    html = _text(portal("admin").get(f"/clusters/{cluster.pk}/"))
-    for node in cluster.nodes.all():
-        assert node.name in html and node.internal_ip in html
+def test_cluster_page_shows_health_a_node_summary_capacity_and_operations(org, portal, cluster):
+    admin = portal("admin")
+    html = _text(admin.get(f"/clusters/{cluster.pk}/"))
     assert cluster.api_server in html and cluster.version in html
     assert "3 / 3" in html  # nodes ready
     assert 'data-testid="cluster-capacity"' in html and "GiB" in html
     assert "Create cluster" in html  # the operation that made it
+    # Counts, each a link to the node list so filtered; never every node.
+    summary = html[html.index('data-testid="cluster-nodes"') :]
+    assert f"/nodes/?cluster={cluster.pk}&amp;ready=true" in summary and "Ready: 3" in summary
+    assert "Master: 1" in summary and "Worker: 2" in summary
+    assert "zone-a: " in summary and "See all 3 nodes" in html
+    nodes = _text(admin.get(f"/nodes/?cluster={cluster.pk}"))
+    for node in cluster.nodes.all():
+        assert node.name in nodes and node.internal_ip in nodes
     # Taints are in the node table, so a tainted node stands out without opening it.
-    assert "node-role.kubernetes.io/control-plane:NoSchedule" in html
+    assert "node-role.kubernetes.io/control-plane:NoSchedule" in nodes
+    workers = _text(admin.get(f"/nodes/?cluster={cluster.pk}&role=worker"))
+    assert "master-1" not in workers and "worker-1" in workers
 
 
 def test_scale_out_form_redirects_to_the_operation(org, portal, cluster, run_tasks):
@@ -376,7 +453,8 @@ def test_node_labels_taints_and_cordon_reach_kubernetes(org, portal, cluster, ru
 
     assert admin.post(f"/nodes/{node.pk}/cordon/").status_code == 302
     assert _live(cluster, node).spec.unschedulable is True
-    assert "SchedulingDisabled" in _text(admin.get(f"/clusters/{cluster.pk}/"))
+    assert "SchedulingDisabled" in _text(admin.get(f"/nodes/?cluster={cluster.pk}"))
+    assert "Cordoned: 1" in _text(admin.get(f"/clusters/{cluster.pk}/"))
     assert admin.post(f"/nodes/{node.pk}/uncordon/").status_code == 302
     assert not _live(cluster, node).spec.unschedulable
 
@@ -387,6 +465,61 @@ def test_node_labels_taints_and_cordon_reach_kubernetes(org, portal, cluster, ru
     assert operation.status == "succeeded", operation.error
     assert _live(cluster, node).spec.unschedulable is True
     assert "Drain node" in _text(admin.get(f"/clusters/{cluster.pk}/"))  # recent operations
+
+
+def _bare_pod(name, node, **spec):
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "nodeName": node,
+            "containers": [{"name": "main", "image": "nginx:1.27"}],
+            **spec,
+        },
+    }
+
+
+def test_drain_asks_first_listing_the_pods_and_the_options_they_need(
+    org, portal, cluster, run_tasks
+):
+    """Issue 9 (7): drain ran on one click and evicted unmanaged and emptyDir pods."""
+    admin, node = portal("admin"), _worker(cluster)
+    core = k8s.CoreV1Api(cluster.kube().api_client)
+    core.create_namespaced_pod("default", _bare_pod("loner", node.name))
+    scratch = [{"name": "scratch", "emptyDir": {}}]
+    core.create_namespaced_pod("default", _bare_pod("scratchy", node.name, volumes=scratch))
+
+    page = _text(admin.get(f"/nodes/{node.pk}/"))
+    assert f'href="/nodes/{node.pk}/drain/"' in page  # a link to the confirmation
+    assert f'action="/nodes/{node.pk}/drain/"' not in page  # not a one-click form
+    confirm = _text(admin.get(f"/nodes/{node.pk}/drain/"))
+    evict = confirm.split('data-testid="drain-evict"', 1)[1].split("</table>", 1)[0]
+    assert "default/loner" in evict and "default/scratchy" in evict
+    assert "no controller: needs “force”" in evict
+    assert "emptyDir data: needs “delete emptyDir data”" in evict
+    assert 'name="force"' in confirm and 'name="delete_emptydir_data"' in confirm
+
+    refused = admin.post(f"/nodes/{node.pk}/drain/", {})
+    assert refused.status_code == 200
+    html = _text(refused)
+    assert "not managed by a controller" in html and "default/loner, default/scratchy" in html
+    assert "emptyDir volumes" in html
+    assert _live(cluster, node).spec.unschedulable is not True
+    refused = admin.post(f"/nodes/{node.pk}/drain/", {"force": "on"})
+    assert "emptyDir volumes" in _text(refused) and "not managed by" not in _text(refused)
+    assert not Operation.objects.filter(kind="node.drain").exists()
+
+    response = run_tasks(
+        admin.post, f"/nodes/{node.pk}/drain/", {"force": "on", "delete_emptydir_data": "on"}
+    )
+    operation = Operation.objects.get(kind="node.drain")
+    assert response["Location"] == f"/operations/{operation.pk}/"
+    operation.refresh_from_db()
+    assert operation.status == "succeeded", operation.error
+    left = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node.name}").items
+    assert not {"loner", "scratchy"} & {p.metadata.name for p in left}
+    assert _live(cluster, node).spec.unschedulable is True
 
 
 @pytest.mark.parametrize(

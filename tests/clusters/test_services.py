@@ -12,7 +12,7 @@ from kubernetes import client as k8s
 from apps.clusters import services, tasks
 from apps.clusters.models import Cluster, Node
 from apps.core.models import AuditEvent, Operation
-from apps.core.operations import Progress
+from apps.core.operations import Progress, log_lines
 from apps.namespaces.models import Namespace
 from tests.clusters.helpers import running_cluster, unique_name
 
@@ -169,10 +169,11 @@ def test_drain_evicts_all_but_daemonset_and_mirror_pods(org, run_tasks, monkeypa
         return real_save(self, **fields)
 
     monkeypatch.setattr(Progress, "_save", record)
-    operation = run_tasks(services.drain, org.admin, node)
+    # web-1 and web-2 have no controller: as with kubectl drain, only with force.
+    operation = run_tasks(services.drain, org.admin, node, force=True)
     operation.refresh_from_db()
     assert operation.status == "succeeded", (operation.error, operation.log)
-    log = "\n".join(operation.log)
+    log = "\n".join(log_lines(operation))
     assert "2 pods to evict" in log
     assert "evicted default/web-1" in log and "evicted default/web-2" in log
     assert "2 pods evicted" in log
@@ -186,6 +187,106 @@ def test_drain_evicts_all_but_daemonset_and_mirror_pods(org, run_tasks, monkeypa
     node.refresh_from_db()
     assert node.schedulable is False
     assert AuditEvent.objects.filter(action="node.drain", target_name=node.name).exists()
+
+
+def _replica_set_pod(core, node: str, *, empty_dir: bool) -> str:
+    """A pod of a ReplicaSet, held to ``node``; with an emptyDir volume if asked."""
+    apps = k8s.AppsV1Api(core.api_client)
+    labels = {"app": "cache" if empty_dir else "web"}
+    spec = {
+        "nodeSelector": {"kubernetes.io/hostname": node},
+        "containers": [{"name": "main", "image": "nginx:1.27"}],
+    }
+    if empty_dir:
+        spec["volumes"] = [{"name": "scratch", "emptyDir": {}}]
+        spec["containers"][0]["volumeMounts"] = [{"name": "scratch", "mountPath": "/data"}]
+    apps.create_namespaced_replica_set(
+        "default",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {"name": labels["app"]},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": spec},
+            },
+        },
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(
+            "default", label_selector=f"app={labels['app']}", field_selector=f"spec.nodeName={node}"
+        ).items
+        if pods:
+            return pods[0].metadata.name
+        time.sleep(0.1)
+    raise AssertionError(f"no pod of ReplicaSet {labels['app']} on {node}")
+
+
+def test_drain_refuses_unmanaged_and_emptydir_pods_unless_told(org, run_tasks):
+    """Issue 9 (7): as kubectl drain, pods no controller recreates need "force", pods
+    with emptyDir data "delete emptyDir data"; refused before anything is cordoned."""
+    cluster = running_cluster(run_tasks, org.admin, workers=2)
+    core = _core(cluster)
+    node = Node.objects.get(cluster=cluster, name="worker-1")
+    core.create_namespaced_pod("default", _pod("loner", node.name))
+    cache = _replica_set_pod(core, node.name, empty_dir=True)
+    web = _replica_set_pod(core, node.name, empty_dir=False)
+    # A finished pod is deleted by kubectl drain whatever it is: no option needed for it.
+    done = core.create_namespaced_pod("default", _pod("finished", node.name))
+    core.patch_namespaced_pod_status(
+        done.metadata.name, "default", {"status": {"phase": "Succeeded"}}
+    )
+
+    with pytest.raises(ValidationError) as info:
+        services.drain(org.admin, node)
+    errors = info.value.message_dict
+    assert set(errors) == {"force", "delete_emptydir_data"}
+    assert "default/loner" in errors["force"][0]
+    assert "not managed by a controller" in errors["force"][0]
+    assert f"default/{cache}" in errors["delete_emptydir_data"][0]
+    assert "emptyDir" in errors["delete_emptydir_data"][0]
+    assert web not in str(errors) and "finished" not in str(errors)
+
+    with pytest.raises(ValidationError) as info:
+        services.drain(org.admin, node, force=True)
+    assert list(info.value.message_dict) == ["delete_emptydir_data"]
+    with pytest.raises(ValidationError) as info:
+        services.drain(org.admin, node, delete_emptydir_data=True)
+    assert list(info.value.message_dict) == ["force"]
+    assert core.read_node(node.name).spec.unschedulable is None  # nothing was cordoned
+    assert not Operation.objects.filter(kind="node.drain").exists()
+
+    operation = run_tasks(services.drain, org.admin, node, force=True, delete_emptydir_data=True)
+    operation.refresh_from_db()
+    assert operation.status == "succeeded", (operation.error, operation.log)
+    assert "4 pods to evict" in "\n".join(log_lines(operation))
+    left = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node.name}").items
+    assert {p.metadata.name for p in left}.isdisjoint({"loner", "finished", cache, web})
+    assert core.read_node(node.name).spec.unschedulable is True
+    event = AuditEvent.objects.get(action="node.drain", target_name=node.name, result="success")
+    assert event.detail == {"force": True, "delete_emptydir_data": True}
+
+
+def test_drain_task_checks_again_the_pods_may_have_changed(
+    org, run_tasks, django_capture_on_commit_callbacks
+):
+    cluster = running_cluster(run_tasks, org.admin, workers=1)
+    core = _core(cluster)
+    node = Node.objects.get(cluster=cluster, name="worker-1")
+    with django_capture_on_commit_callbacks() as queued:
+        operation = services.drain(org.admin, node)  # nothing on the node: accepted
+    # Before a worker picks the task up, a pod no controller manages lands there.
+    core.create_namespaced_pod("default", _pod("latecomer", node.name))
+    for callback in queued:
+        callback()
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert "default/latecomer" in operation.error
+    assert "not managed by a controller" in operation.error
+    assert core.read_node(node.name).spec.unschedulable is None
+    assert core.read_namespaced_pod("latecomer", "default").spec.node_name == node.name
 
 
 # --- labels and taints -----------------------------------------------------------------
@@ -399,4 +500,9 @@ def test_kubeconfig_download_is_audited_and_for_cloud_admins(org, run_tasks):
         services.download_kubeconfig(org.deptadmin, cluster)
     with pytest.raises(Http404):
         services.download_kubeconfig(org.outsider, cluster)
-    assert AuditEvent.objects.filter(action="cluster.kubeconfig.download").count() == 1
+    downloads = AuditEvent.objects.filter(action="cluster.kubeconfig.download")
+    assert downloads.filter(result="success").count() == 1
+    assert sorted(downloads.filter(result="failure").values_list("actor_name", flat=True)) == [
+        "deptadmin",
+        "outsider",
+    ]

@@ -106,8 +106,26 @@ def test_sync_query_count_does_not_grow_with_nodes(org, run_tasks, kubesim):
     Node.objects.filter(cluster=cluster).delete()
     first_large = _queries(cluster)  # creates 300 node rows
     assert Node.objects.filter(cluster=cluster).count() == 300
+    _queries(cluster)  # the new nodes may have turned Ready since: those are updated
     resync_large = _queries(cluster)
 
     assert (first_large, resync_large) == (first_small, resync_small)
     cluster.refresh_from_db()
     assert (cluster.nodes_total, cluster.nodes_ready) == (300, 300)
+
+
+def test_zones_and_architectures_follow_the_nodes(org, run_tasks, kubesim):
+    """Issue 9, defect 3: arm64 workers added, or an imported cluster's zone labels, show."""
+    cluster = running_cluster(run_tasks, org.admin, workers=1)
+    assert cluster.architectures == ["amd64"] and cluster.zones == []
+    kubesim.admin(
+        "POST", f"/clusters/{cluster.name}/nodes", {"count": 2, "zone": "eu-1a", "arch": "arm64"}
+    )
+    k8s.CoreV1Api(cluster.kube().api_client).patch_node(
+        "worker-1", {"metadata": {"labels": {"topology.kubernetes.io/zone": "eu-1b"}}}
+    )
+    sync_cluster(cluster)
+    cluster.refresh_from_db()
+    assert cluster.architectures == ["amd64", "arm64"]
+    assert cluster.zones == ["eu-1a", "eu-1b"]
+    assert cluster.resources["cpu"]["capacity"]  # totals kept with the counts

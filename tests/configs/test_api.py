@@ -82,10 +82,12 @@ def test_secret_values_are_write_only(org, api, shop):
         assert b64(VALUE) not in response.content.decode()
     revealed = client.post(f"/api/v1/secrets/{secret_id}/reveal/", {"keys": ["password"]})
     assert revealed.json() == {"data": {"password": VALUE}}
+    assert revealed["Cache-Control"] == "no-store"  # values stay out of caches
     event = AuditEvent.objects.get(action="secret.reveal")
     assert event.detail == {"keys": ["password"]} and event.actor_name == "member"
     assert api("outsider").post(f"/api/v1/secrets/{secret_id}/reveal/").status_code == 404
-    assert AuditEvent.objects.filter(action="secret.reveal").count() == 1
+    assert AuditEvent.objects.filter(action="secret.reveal", result="success").count() == 1
+    assert AuditEvent.objects.get(action="secret.reveal", result="failure").actor_name == "outsider"
     removed = client.patch(f"/api/v1/secrets/{secret_id}/", {"remove": ["user"]}, format="json")
     assert removed.json()["keys"] == ["password"]
 

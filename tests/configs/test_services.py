@@ -14,6 +14,7 @@ from apps.configs import services
 from apps.configs.models import ConfigMap, Secret
 from apps.core.models import AuditEvent
 from apps.kube.sync import sync_cluster
+from tests.kube.conftest import eventually
 
 from .conftest import b64, make_pair
 
@@ -91,7 +92,10 @@ def test_reveal_is_refused_to_those_outside(org, shop):
     secret = services.create_secret(org.projadmin, namespace=shop, name="s", data={"k": "v"})
     with pytest.raises(Http404):
         services.reveal_secret(org.outsider, secret)
-    assert not AuditEvent.objects.filter(action="secret.reveal").exists()
+    assert not AuditEvent.objects.filter(action="secret.reveal", result="success").exists()
+    refused = AuditEvent.objects.get(action="secret.reveal")
+    assert (refused.actor_name, refused.result) == ("outsider", "failure")
+    assert refused.reason == "Not found, or not visible to this user."
 
 
 def test_registry_credentials(org, shop):
@@ -220,3 +224,42 @@ data:
         services.create_secret_from_yaml(org.member, shop, text)
     assert "does not match the certificate" in str(error.value.message_dict["yaml"])
     assert not Secret.objects.filter(name="tls-yaml").exists()
+
+
+def test_the_clusters_ca_configmap_is_shown_but_left_to_kubernetes(org, shop, portal):
+    core = _core(shop.cluster)
+
+    def published():
+        """kubesim's root CA publisher put kube-root-ca.crt in the new namespace"""
+        try:
+            return core.read_namespaced_config_map("kube-root-ca.crt", "shop")
+        except k8s.ApiException:
+            return None
+
+    live = eventually(published)
+    sync_cluster(shop.cluster)
+    cm = ConfigMap.objects.get(cluster=shop.cluster, namespace_name="shop", name="kube-root-ca.crt")
+    assert cm.is_system and cm.keys == ["ca.crt"]
+
+    page = portal("member").get(cm.get_absolute_url()).content.decode()
+    assert 'data-testid="configmap-system"' in page
+    assert "/edit" not in page and "/delete" not in page
+    yaml_page = portal("member").get(f"{cm.get_absolute_url()}yaml/").content.decode()
+    assert "ca.crt" in yaml_page and "You may view this YAML but not change it." in yaml_page
+
+    for change in (
+        lambda: services.update_configmap(org.member, cm, data={"ca.crt": "mine"}),
+        lambda: services.replace_configmap_yaml(org.member, cm, "kind: ConfigMap\n"),
+        lambda: services.delete_configmap(org.member, cm),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            change()
+        assert "is kept by Kubernetes" in str(refused.value)
+    assert core.read_namespaced_config_map("kube-root-ca.crt", "shop").data == live.data
+    failed = AuditEvent.objects.filter(result="failure", target_name="kube-root-ca.crt")
+    assert sorted(e.action for e in failed) == [
+        "configmap.delete",
+        "configmap.update",
+        "configmap.update",
+    ]
+    assert all("is kept by Kubernetes" in e.reason for e in failed)

@@ -39,8 +39,10 @@ def test_admin_creates_a_sandbox_cluster_and_watches_the_progress(
     expect(row).to_contain_text("Running")
     expect(row).to_contain_text("5 / 5")
     row.get_by_role("link").first.click()
-    nodes = page.get_by_test_id("cluster-nodes").locator("tbody tr")
-    expect(nodes).to_have_count(5)
+    expect(page.get_by_test_id("cluster-nodes")).to_contain_text("Ready: 5")
+    page.get_by_test_id("cluster-nodes-all").click()
+    expect(page.get_by_test_id("object-table").locator("tbody tr")).to_have_count(5)
+    page.go_back()
     expect(page.get_by_test_id("cluster-health")).to_contain_text("1.31.4")
     assert errors == []
 

@@ -60,13 +60,21 @@ def download_kubeconfig(page, tmp_path):
     return path
 
 
+def open_nodes(page, cluster_url):
+    """From the cluster's page, through its node summary, to the list of its nodes."""
+    page.goto(cluster_url)
+    page.get_by_test_id("cluster-nodes-all").click()
+    page.wait_for_url(re.compile(r"/nodes/\?cluster=\d+"))
+    return page.get_by_test_id("object-table")
+
+
 def node_rows(page):
-    """The cluster page's node table as {name: status cell text}."""
-    rows = page.get_by_test_id("cluster-nodes").locator("tbody tr")
+    """The node list as {name: status cell text} (name first, status sixth)."""
+    rows = page.get_by_test_id("object-table").locator("tbody tr")
     table = {}
     for i in range(rows.count()):
         cells = rows.nth(i).locator("td")
-        table[cells.nth(0).inner_text().strip()] = cells.nth(4).inner_text().strip()
+        table[cells.nth(0).inner_text().strip()] = cells.nth(5).inner_text().strip()
     return table
 
 
@@ -113,7 +121,7 @@ def test_issue_5_cloud_admin_runs_an_ha_cluster_and_its_nodes(
     page.get_by_test_id("operation-target").click()  # back to the cluster
     page.wait_for_url(re.compile(r"/clusters/\d+/$"))
     expect(page.get_by_test_id("cluster-status")).to_have_text("Running")
-    expect(page.get_by_test_id("cluster-nodes").locator("tbody tr")).to_have_count(5)
+    expect(page.get_by_test_id("cluster-nodes")).to_contain_text("Ready: 5")
     cluster_url = page.url
 
     # Scale out by one worker in zone-b.
@@ -123,8 +131,10 @@ def test_issue_5_cloud_admin_runs_an_ha_cluster_and_its_nodes(
     page.get_by_role("button", name="Save").click()
     wait_for_operation(page)
     page.goto(cluster_url)
-    expect(page.get_by_test_id("cluster-nodes").locator("tbody tr")).to_have_count(6)
+    expect(page.get_by_test_id("cluster-nodes")).to_contain_text("Ready: 6")
+    expect(open_nodes(page, cluster_url).locator("tbody tr")).to_have_count(6)
     shot(page, "5-2-scaled")
+    page.goto(cluster_url)
 
     kubeconfig = download_kubeconfig(page, tmp_path)
     nodes = kubectl_json(tmp_path, kubeconfig, "get", "nodes")["items"]
@@ -142,16 +152,17 @@ def test_issue_5_cloud_admin_runs_an_ha_cluster_and_its_nodes(
     kubectl(tmp_path, kubeconfig, "apply", "-f", str(deployment))
 
     # Cordon, then drain, one worker.
-    page.get_by_test_id("cluster-nodes").get_by_role("link", name=drained, exact=True).click()
+    open_nodes(page, cluster_url).get_by_role("link", name=drained, exact=True).click()
     page.get_by_role("button", name="Cordon").click()
     expect(page.locator("h1")).to_contain_text("SchedulingDisabled")
+    page.get_by_role("link", name="Drain…").click()  # a confirmation first, listing the pods
+    expect(page.get_by_test_id("drain-evict")).to_be_visible()
     page.get_by_role("button", name="Drain").click()
     wait_for_operation(page)
     shot(page, "5-3-drained")
 
     # Label and taint another.
-    page.goto(cluster_url)
-    page.get_by_test_id("cluster-nodes").get_by_role("link", name=tainted, exact=True).click()
+    open_nodes(page, cluster_url).get_by_role("link", name=tainted, exact=True).click()
     labels = page.get_by_test_id("labels-form")
     labels.locator("input[name$='-key']").last.fill("tier")
     labels.locator("input[name$='-value']").last.fill("frontend")
@@ -163,8 +174,8 @@ def test_issue_5_cloud_admin_runs_an_ha_cluster_and_its_nodes(
     page.get_by_role("button", name="Save taints").click()
     shot(page, "5-4-tainted")
 
-    # The portal's node table matches kubectl get nodes.
-    page.goto(cluster_url)
+    # The portal's node list matches kubectl get nodes.
+    open_nodes(page, cluster_url)
     shot(page, "5-5-nodes")
     portal = node_rows(page)
     nodes = kubectl_json(tmp_path, kubeconfig, "get", "nodes")["items"]
@@ -187,8 +198,7 @@ def test_issue_5_cloud_admin_runs_an_ha_cluster_and_its_nodes(
     # Each node's page shows the labels and taints kubectl shows.
     for node in nodes:
         name = node["metadata"]["name"]
-        page.goto(cluster_url)
-        page.get_by_test_id("cluster-nodes").get_by_role("link", name=name, exact=True).click()
+        open_nodes(page, cluster_url).get_by_role("link", name=name, exact=True).click()
         labels, taints = node_page_labels_and_taints(page)
         assert labels == {f"{k}={v}" for k, v in node["metadata"]["labels"].items()}, name
         assert taints == {
@@ -300,7 +310,7 @@ def test_issue_6_a_project_member_works_in_a_namespace_with_a_quota(
     # ... creates a PVC,
     page.get_by_role("link", name="Volume claims").click()
     page.get_by_role("link", name="Add").click()
-    field(main, "Namespace").select_option(label="demo / shop")
+    field(main, "Namespace").select_option(label="Demo / shop")
     field(main, "Name").fill("data")
     field(main, "Size").fill("2Gi")
     page.get_by_role("button", name="Create").click()
@@ -310,7 +320,7 @@ def test_issue_6_a_project_member_works_in_a_namespace_with_a_quota(
     # a ConfigMap,
     page.get_by_role("link", name="ConfigMaps").click()
     page.get_by_role("link", name="Add").click()
-    field(main, "Namespace").select_option(label="demo / shop")
+    field(main, "Namespace").select_option(label="Demo / shop")
     field(main, "Name").fill("settings")
     page.fill("input[name=data-0-key]", "GREETING")
     page.fill("textarea[name=data-0-value]", "hello")
@@ -321,7 +331,7 @@ def test_issue_6_a_project_member_works_in_a_namespace_with_a_quota(
     page.get_by_role("link", name="Secrets").click()
     page.get_by_role("link", name="Add").click()
     page.get_by_role("link", name="Registry credentials").click()
-    field(main, "Namespace").select_option(label="demo / shop")
+    field(main, "Namespace").select_option(label="Demo / shop")
     field(main, "Name").fill("registry")
     field(main, "Registry server").fill("registry.example.com")
     field(main, "User name").fill("ci")
@@ -339,8 +349,10 @@ def test_issue_6_a_project_member_works_in_a_namespace_with_a_quota(
     assert after["requests.storage"] == ("2Gi", "20")
     assert after["persistentvolumeclaims"] == ("1", "25")
 
-    # kubectl on the same cluster shows exactly those objects.
+    # kubectl on the same cluster shows exactly those objects, beside the cluster's CA
+    # that Kubernetes keeps in every namespace.
     live = kubectl_json(tmp_path, kubeconfig, "get", "pvc,configmap,secret", "-n", "shop")
+    live["items"] = [o for o in live["items"] if o["metadata"]["name"] != "kube-root-ca.crt"]
     assert sorted((o["kind"], o["metadata"]["name"]) for o in live["items"]) == [
         ("ConfigMap", "settings"),
         ("PersistentVolumeClaim", "data"),

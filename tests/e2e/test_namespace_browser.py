@@ -32,7 +32,7 @@ def running_cluster(demo, worker):
         time.sleep(0.2)
     assert cluster.status == Cluster.Status.RUNNING, cluster.status_message
     yield cluster
-    providers.get("sandbox").delete(cluster, lambda line: None)
+    providers.get("sandbox").delete(cluster, lambda *line, **params: None)
 
 
 def test_admin_creates_a_namespace_with_a_quota_and_a_configmap_in_it(

@@ -5,8 +5,8 @@ from collections import defaultdict
 
 import pytest
 
-from kubesim.admission import Forbidden, admit, quota_usage
-from kubesim.defaults import apply_defaults
+from kubesim.apiserver.admission import Forbidden, admit, quota_usage
+from kubesim.apiserver.defaults import apply_defaults
 
 
 class Reader:

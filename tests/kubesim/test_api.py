@@ -238,6 +238,12 @@ def test_generation_moves_on_spec_changes_only(apps, sim):
     moved = apps.read_namespaced_deployment("gen", "default")
     assert moved.metadata.generation == 2
     assert moved.status.replicas == 1  # the main resource does not write status
+    # A replace with the spec as first sent (its defaults left out) changes nothing in it:
+    # the generation is judged after defaulting, as the apiserver judges it.
+    again = deployment("gen", replicas=2)
+    again["metadata"]["resourceVersion"] = moved.metadata.resource_version
+    apps.replace_namespaced_deployment("gen", "default", again)
+    assert apps.read_namespaced_deployment("gen", "default").metadata.generation == 2
 
 
 def test_defaults_a_client_relies_on(apps, core):
@@ -401,3 +407,21 @@ def test_dynamic_client_on_built_in_kinds(dynamic):
     assert scale.get(name="dyn", namespace="default").spec.replicas == 2
     pods = dynamic.resources.get(api_version="v1", kind="Pod")
     assert pods.namespaced and "pods/log" in [f"pods/{s}" for s in pods.subresources]
+
+
+def test_secret_data_that_is_not_base64_is_refused_as_the_decoder_refuses_it(core):
+    body = {"metadata": {"name": "s"}, "data": {"password": "hunter2!"}}
+    code, status = error_of(core.create_namespaced_secret, "default", body)
+    assert (code, status["reason"]) == (400, "BadRequest")
+    assert status["message"] == (
+        'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 7'
+    )
+    assert error_of(core.read_namespaced_secret, "s", "default")[0] == 404  # nothing stored
+
+    core.create_namespaced_secret("default", {"metadata": {"name": "s"}, "data": {"k": "MQ=="}})
+    code, status = error_of(
+        core.patch_namespaced_secret, "s", "default", {"data": {"k": "not base64"}}
+    )
+    assert (code, status["reason"]) == (400, "BadRequest")
+    assert status["message"].endswith("illegal base64 data at input byte 3")
+    assert core.read_namespaced_secret("s", "default").data == {"k": "MQ=="}

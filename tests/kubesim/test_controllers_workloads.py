@@ -217,7 +217,9 @@ def test_recreate_stops_old_pods_first(world, apps, core, sim):
     unsubscribe = world.call(sim.on_change, watch)
     try:
         set_image(apps, "nginx:1.26")
-        world.until(rolled_out(apps))
+        # The new pods start once the old ones are gone (their deletion wakes the
+        # Deployment), not when the 600 s progress deadline comes round.
+        world.until(rolled_out(apps), limit=60)
     finally:
         world.call(unsubscribe)
     assert not [images for images in mixed if len(images) > 1]

@@ -1,11 +1,11 @@
-"""kubesim.cron: CronJob schedules as robfig/cron (the library Kubernetes uses) runs them."""
+"""kubesim.runtime.cron: CronJob schedules as robfig/cron (Kubernetes' library) runs them."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from kubesim import cron
+from kubesim.runtime import cron
 
 NY = ZoneInfo("America/New_York")
 

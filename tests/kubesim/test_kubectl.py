@@ -258,15 +258,6 @@ def test_auth_can_i_and_whoami(kubectl):
     assert "kubesim-admin" in kubectl("auth", "whoami").stdout
 
 
-def test_generator_commands_sending_protobuf_get_a_clear_415(kubectl):
-    # `kubectl create namespace|deployment|configmap` encode protobuf, which kubesim does not
-    # decode; the user sees the apiserver's own UnsupportedMediaType error
-    result = kubectl("create", "namespace", "x", check=False)
-    assert result.returncode == 1
-    assert "Error from server (UnsupportedMediaType)" in result.stderr
-    assert "application/json" in result.stderr
-
-
 def test_get_raw_reaches_the_cluster_named_by_the_token(kubectl):
     # kubectl --raw drops the server URL's /clusters/{name} path
     raw = json.loads(kubectl("get", "--raw", "/api/v1/namespaces/default").stdout)
@@ -284,3 +275,22 @@ def test_unknown_fields_fail_strict_validation(kubectl):
     warned = kubectl("create", "--validate=warn", "-f", "-", stdin=bad)
     assert 'unknown field "spec.replica"' in warned.stderr
     assert "replica" not in kubectl_json(kubectl, "get", "deploy", "web")["spec"]
+
+
+def test_port_forward_is_refused_plainly(kubectl):
+    # No kubelet runs here: the pod is marked Running, as kubectl checks before it upgrades.
+    kubectl("run", "web", "--image=nginx:1.27", "--port=80")
+    kubectl(
+        "patch", "pod", "web", "--subresource=status", "--type=merge",
+        "-p", '{"status": {"phase": "Running"}}',
+    )  # fmt: skip
+    result = kubectl("port-forward", "pod/web", "18080:80", check=False, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: error upgrading connection: kubesim forwards no ports"
+    # Without an upgrade, the answer kube-apiserver gives a client that cannot stream.
+    plain = kubectl(
+        "create", "--raw", "/api/v1/namespaces/default/pods/web/portforward?ports=80",
+        "-f", "-", stdin="{}", check=False,
+    )  # fmt: skip
+    assert plain.returncode == 1
+    assert plain.stderr.strip() == "Error from server (BadRequest): Upgrade request required"

@@ -1,9 +1,9 @@
-"""kubesim.logs: deterministic container logs and the pods/log options."""
+"""kubesim.runtime.logs: deterministic container logs and the pods/log options."""
 
 import re
 from datetime import UTC, datetime, timedelta
 
-from kubesim.logs import last_lines, log_lines, select
+from kubesim.runtime.logs import last_lines, log_lines, select
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ import json
 import jsonschema
 import pytest
 
-from kubesim import openapi
+from kubesim.apiserver import openapi
 
 CRONTAB_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from kubesim.patch import (
+from kubesim.apiserver.patch import (
     ApplyConflict,
     PatchError,
     fields_set,
@@ -631,6 +631,27 @@ def test_noop_reapply_keeps_the_entry_time():
     assert out == live
 
 
+def test_a_reapply_that_changes_a_value_stamps_the_entry_anew():
+    live = ssa(None, applied_deployment(replicas=2))
+    entry(live, "kubectl")["time"] = "2020-01-01T00:00:00Z"
+    out = ssa(live, applied_deployment(replicas=3))  # same fields, another value
+    assert out["spec"]["replicas"] == 3
+    assert entry(out, "kubectl")["time"] != "2020-01-01T00:00:00Z"
+
+
+def test_an_update_that_changes_a_value_stamps_the_entry_anew():
+    old = deployment()
+    record_update(None, old, "kubectl-edit")
+    entry(old, "kubectl-edit")["time"] = "2020-01-01T00:00:00Z"
+    same = copy.deepcopy(old)
+    record_update(old, same, "kubectl-edit")  # a no-op write keeps the time
+    assert entry(same, "kubectl-edit")["time"] == "2020-01-01T00:00:00Z"
+    new = copy.deepcopy(old)
+    new["spec"]["replicas"] = 5
+    record_update(old, new, "kubectl-edit", now="2026-12-02T10:00:00Z")
+    assert entry(new, "kubectl-edit")["time"] == "2026-12-02T10:00:00Z"
+
+
 # --- the merge key table against the definitions Kubernetes publishes -----------
 
 
@@ -684,8 +705,8 @@ def _expected(defs, name, spath, out, seen):
 
 
 def test_merge_key_table_matches_kubernetes_definitions():
-    from kubesim.mergekeys import schema_for
-    from kubesim.openapi import BUILTIN_RESOURCES
+    from kubesim.apiserver.mergekeys import schema_for
+    from kubesim.apiserver.openapi import BUILTIN_RESOURCES
 
     defs = _definitions()
     by_gvk = {}

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from kubesim.quantity import (
+from kubesim.storage.quantity import (
     FORMAT_ERROR,
     bytes_,
     canonical,
@@ -95,3 +95,53 @@ def test_invalid_quantities(bad):
     with pytest.raises(ValueError, match="quantities must match the regular expression"):
         parse_quantity(bad)
     assert "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$" in FORMAT_ERROR
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("1e100", "10e99"),  # beyond int64: Kubernetes keeps it exactly (inf.Dec)
+        ("1E100", "10e99"),
+        ("1e3k", None),  # not a quantity: an exponent and a suffix
+        ("99999999999999999999999999999Ei", "9223372036854775807"),  # binary: capped at int64
+        ("1e-100", "1e-9"),  # rounded up to the smallest, in the family it was written in
+    ],
+)
+def test_huge_and_tiny_quantities_do_not_crash(text, printed):
+    if printed is None:
+        with pytest.raises(ValueError, match="quantities must match"):
+            parse(text)
+    else:
+        assert canonical(text) == printed
+
+
+def test_absurd_exponents_are_a_format_error_not_a_crash():
+    for text in ("1e1000000", "1e99999999999999999999", "1" * 2000):
+        with pytest.raises(ValueError, match="quantities must match"):
+            parse(text)
+
+
+def test_a_huge_quota_and_claim_are_answered_not_500(core, kubesim_cluster):
+    quota = core.create_namespaced_resource_quota(
+        "default",
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "huge"},
+            "spec": {"hard": {"requests.storage": "1e100", "pods": "1e100"}},
+        },
+    )
+    assert quota.spec.hard["requests.storage"] == "10e99"
+    claim = core.create_namespaced_persistent_volume_claim(
+        "default",
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "huge"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1e100"}},
+            },
+        },
+    )
+    assert claim.spec.resources.requests["storage"] == "10e99"

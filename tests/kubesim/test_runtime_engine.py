@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kubesim.clock import Clock
-from kubesim.cluster import Cluster
-from kubesim.controllers.base import Controller
-from kubesim.controllers.engine import Simulation
+from kubesim.apiserver.rules import RULES
+from kubesim.runtime.controllers.base import Controller
+from kubesim.runtime.controllers.engine import Simulation
+from kubesim.storage.clock import Clock
+from kubesim.storage.cluster import Cluster
 
 
 class Ticker(Controller):
@@ -30,7 +31,7 @@ class Ticker(Controller):
 
 
 def _cluster() -> Cluster:
-    cluster = Cluster(name="t", spec={"workers": 1})
+    cluster = Cluster(name="t", spec={"workers": 1}, rules=RULES)
     cluster.bootstrap()
     return cluster
 
@@ -74,7 +75,7 @@ def test_changes_wake_only_the_watchers():
 
 
 def test_a_burst_of_pods_is_worked_off_in_slices():
-    cluster = Cluster(name="t", spec={"workers": 5})
+    cluster = Cluster(name="t", spec={"workers": 5}, rules=RULES)
     cluster.bootstrap()
     sim = Simulation(cluster, clock=Clock(factor=0))
     for i in range(450):

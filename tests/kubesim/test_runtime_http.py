@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import threading
 import time
 
 from kubernetes.stream import stream
@@ -65,25 +67,56 @@ def test_log_errors_have_the_apiservers_messages(rt):  # noqa: F811
     assert 'previous terminated container "a" in pod "two" not found' in out.stderr
 
 
+class _Following:
+    """`kubectl logs -f` in the background; its lines as they arrive.
+
+    The cluster's clock stays frozen: the test moves simulated time itself, so what
+    kubectl shows does not depend on how fast the machine runs, and waits poll with a
+    generous bound instead of sleeping for a fixed time.
+    """
+
+    def __init__(self, rt, *args: str) -> None:  # noqa: F811
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            ["kubectl", "--kubeconfig", str(rt.config_file), "logs", "-f", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"HOME": str(rt.home), "PATH": "/usr/bin:/bin"},
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, predicate, timeout: float = 60) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while not predicate(list(self.lines)):
+            if self.process.poll() is not None and not self.reader.is_alive():
+                raise AssertionError(f"kubectl logs -f ended: {self.process.stderr.read()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"kubectl logs -f did not show it: {self.lines[-5:]}")
+            time.sleep(0.05)
+        return list(self.lines)
+
+    def __enter__(self) -> _Following:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.communicate(timeout=10)
+        self.reader.join(timeout=10)
+
+
 def test_kubectl_logs_follow_streams_new_lines(rt):  # noqa: F811
     _running_pod(rt)
-    status, _ = rt.admin("POST", "/clock", {"timeFactor": 60})  # a simulated minute per second
-    assert status == 200
-    process = subprocess.Popen(
-        ["kubectl", "--kubeconfig", str(rt.config_file), "logs", "-f", "web"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={"HOME": str(rt.home), "PATH": "/usr/bin:/bin"},
-    )
-    try:
-        time.sleep(2.5)
-    finally:
-        process.terminate()
-        out, _ = process.communicate(timeout=10)
-    assert len(out.splitlines()) > 10  # about 15 lines a simulated minute
-    rt.admin("POST", "/clock", {"timeFactor": 0})
-    assert rt.kubectl("logs", "web").stdout.startswith(out.rsplit("\n", 2)[0])
+    with _Following(rt, "web") as following:
+        shown = len(following.wait_for(bool))  # the log so far: kubectl now follows
+        rt.advance(180)  # about 15 lines a simulated minute
+        lines = following.wait_for(lambda lines: len(lines) > shown + 10)
+    assert rt.kubectl("logs", "web").stdout.startswith("\n".join(lines) + "\n")
 
 
 def _config_pod(rt):  # noqa: F811
@@ -178,21 +211,72 @@ def test_kubectl_top_reads_the_metrics_api(rt):  # noqa: F811
 
 def test_kubectl_logs_follow_shows_a_configmap_change(rt):  # noqa: F811
     _config_pod(rt)
-    rt.admin("POST", "/clock", {"timeFactor": 1})
-    process = subprocess.Popen(
-        ["kubectl", "--kubeconfig", str(rt.config_file), "logs", "-f", "cfg"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={"HOME": str(rt.home), "PATH": "/usr/bin:/bin"},
-    )
-    try:
-        time.sleep(1.0)
+    with _Following(rt, "cfg") as following:
+        following.wait_for(bool)  # the log so far: kubectl now follows
+        rt.advance(1)  # the change comes after what kubectl has shown
         rt.core.patch_namespaced_config_map("app-config", "default", {"data": {"mode": "red"}})
-        time.sleep(1.0)
-    finally:
-        process.terminate()
-        out, _ = process.communicate(timeout=10)
+        rt.advance(1)
+        lines = following.wait_for(lambda lines: any("reconfiguring" in x for x in lines))
+    out = "\n".join(lines)
     assert "signal 1 (SIGHUP) received from 1, reconfiguring" in out
     assert "reconfiguring" in rt.kubectl("logs", "cfg", "--tail=5").stdout
     assert rt.kubectl("exec", "cfg", "--", "cat", "/etc/config/mode").stdout == "red"
+
+
+def test_exec_v5_close_channel_ends_stdin(rt):  # noqa: F811
+    """The official client's e2e test_pod_exec_close_channel: `cat` reads stdin until the
+    v5 close frame for channel 0, then exits 0 with what it read."""
+    _running_pod(rt, "cat", containers=[{"name": "app", "image": "busybox"}])
+    resp = stream(
+        rt.core.connect_get_namespaced_pod_exec,
+        "cat",
+        "default",
+        command=["/bin/sh", "-c", "cat"],
+        stderr=True,
+        stdin=True,
+        stdout=True,
+        tty=False,
+        _preload_content=False,
+    )
+    assert resp.subprotocol == "v5.channel.k8s.io"
+    resp.write_stdin("test string 1\n")
+    resp.write_stdin("test string 2\n")
+    resp.close_channel(0)
+    resp.run_forever(timeout=10)
+    assert resp.read_stdout() == "test string 1\ntest string 2\n"
+    assert resp.returncode == 0
+
+
+def test_interactive_exec_of_a_missing_shell_fails_and_resize_sets_the_size(rt):  # noqa: F811
+    _running_pod(rt, "box", containers=[{"name": "app", "image": "busybox"}])
+
+    def shell(command):
+        return stream(
+            rt.core.connect_get_namespaced_pod_exec,
+            "box",
+            "default",
+            command=command,
+            stderr=True,
+            stdin=True,
+            stdout=True,
+            tty=True,
+            _preload_content=False,
+        )
+
+    bash = shell(["bash"])
+    bash.run_forever(timeout=10)
+    status = json.loads(bash.read_channel(3))  # busybox has no bash, as on a real cluster
+    assert status["status"] == "Failure"
+    assert 'exec: "bash": executable file not found in $PATH' in status["message"]
+    sh = shell(["sh"])
+    sh.write_channel(4, '{"Width": 100, "Height": 30}')
+    sh.write_stdin("echo $COLUMNS/$LINES\r")
+    output = ""
+    deadline = time.monotonic() + 10
+    while "100/30" not in output and time.monotonic() < deadline:
+        sh.update(timeout=1)
+        output += sh.read_stdout() if sh.peek_stdout() else ""
+    assert "100/30" in output
+    sh.write_stdin("exit\r")
+    sh.run_forever(timeout=10)
+    assert sh.returncode == 0

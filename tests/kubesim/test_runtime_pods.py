@@ -150,7 +150,10 @@ def test_liveness_switch_restarts_the_container(rt):  # noqa: F811
             "spec": {"containers": [{"name": "app", "image": "nginx", "livenessProbe": probe}]},
         },
     )
-    rt.advance(25)
+    # started at 3 s, probed at 3, 8 and 13 s: the third failure kills it
+    rt.advance(12)
+    assert rt.pod("live").status.container_statuses[0].restart_count == 0
+    rt.advance(3)
     cs = rt.pod("live").status.container_statuses[0]
     assert cs.restart_count == 1
     assert cs.last_state.terminated.exit_code == 137

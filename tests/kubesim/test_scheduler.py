@@ -1,8 +1,8 @@
-"""kubesim.scheduler: placement decisions and FailedScheduling messages as kube-scheduler."""
+"""kubesim.runtime.scheduler: placements and FailedScheduling messages as kube-scheduler's."""
 
 from datetime import UTC, datetime, timedelta
 
-from kubesim.scheduler import Snapshot, pod_requests, schedule, taint_eviction
+from kubesim.runtime.scheduler import Snapshot, pod_requests, schedule, taint_eviction
 
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 

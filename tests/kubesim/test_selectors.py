@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubesim.errors import ApiError
-from kubesim.selectors import (
+from kubesim.storage.errors import ApiError
+from kubesim.storage.selectors import (
     parse_field_selector,
     parse_label_selector,
     selector_from_object,

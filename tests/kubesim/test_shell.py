@@ -1,12 +1,15 @@
-"""kubesim.shell and kubesim.volumes: what `kubectl exec` shows inside a container."""
+"""kubesim.runtime.shell and .volumes: what `kubectl exec` shows inside a container."""
 
 import base64
+import gzip
+import io
+import tarfile
 from datetime import UTC, datetime
 
 import pytest
 
-from kubesim.shell import ExecError, Shell, env_for, mounted_files
-from kubesim.volumes import ConfigError, missing_sources
+from kubesim.runtime.shell import ExecError, Shell, encode_output, env_for, mounted_files
+from kubesim.runtime.volumes import ConfigError, missing_sources
 
 NOW = datetime(2025, 3, 1, 12, 0, 5, tzinfo=UTC)
 
@@ -265,3 +268,47 @@ def test_ps_shows_the_pods_command():
     }
     sh = Shell(pod, "pi", {}, {}, "pi", lambda: NOW)
     assert "    1 root      0:00 perl -Mbignum=bpi -wle print bpi(2000)" in sh.run("ps aux")[0]
+
+
+def test_loops_substitution_and_redirections(world):
+    sh = make_shell(*world)
+    assert sh.run("for i in $(seq 1 3); do echo n$i; done") == ("n1\nn2\nn3\n", "", 0)
+    assert sh.run("for f in `ls /etc/config`; do echo $f; done; echo end")[0].endswith("end\n")
+    assert sh.run("echo oops >&2; echo fine") == ("fine\n", "oops\n", 0)
+    assert sh.run("cat /nope 2>&1") == ("cat: /nope: No such file or directory\n", "", 1)
+    assert sh.run("cat /nope 2>/dev/null") == ("", "", 1)
+    assert sh.run("echo a > /tmp/f; echo b >> /tmp/f; cat < /tmp/f") == ("a\nb\n", "", 0)
+    # a ConfigMap volume is read-only, as the kubelet mounts it
+    assert sh.run("echo x > /etc/config/log.level") == (
+        "",
+        "sh: can't create /etc/config/log.level: Read-only file system\n",
+        1,
+    )
+    assert sh.run("while true; do date; done") == (
+        "",
+        "sh: while: compound commands are not supported by kubesim's shell\n",
+        2,
+    )
+    assert sh.run("xxd /etc/hostname") == ("", "sh: xxd: not found\n", 127)
+
+
+def test_binary_commands_keep_every_byte(world):
+    sh = make_shell(*world)
+    payload = bytes(range(256))
+    sh.write("/tmp/blob", payload)
+    zipped, _, code = sh.run("gzip -c /tmp/blob")
+    assert code == 0 and gzip.decompress(encode_output(zipped)) == payload
+    assert encode_output(sh.run("cat /tmp/blob | gzip | gunzip")[0]) == payload
+    assert encode_output(sh.run("base64 /tmp/blob | base64 -d")[0]) == payload
+    assert sh.run("echo hello | base64") == ("aGVsbG8K\n", "", 0)
+    assert sh.run("printf 'a%sb' X | wc -c") == ("3\n", "", 0)
+    archive, _, code = sh.run("tar czf - -C /etc config")
+    assert code == 0
+    with tarfile.open(fileobj=io.BytesIO(encode_output(archive))) as tar:
+        assert "config/log.level" in tar.getnames()
+    extract = "tar czf /tmp/c.tgz -C /etc config && tar xzOf /tmp/c.tgz config/log.level"
+    assert sh.run(extract)[0] == "info"
+    unpack = "mkdir /tmp/out && tar xzf /tmp/c.tgz -C /tmp/out && cat /tmp/out/config/log.level"
+    assert sh.run(unpack)[0] == "info"
+    assert sh.run("echo hi | md5sum")[0] == "764efa883dda1e11db47671c4a3bbd9e  -\n"
+    assert sh.run("seq 2 2 6; uptime | wc -l") == ("2\n4\n6\n1\n", "", 0)

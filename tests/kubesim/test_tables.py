@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kubesim.tables import human_duration, jsonpath, to_table
+from kubesim.apiserver.tables import human_duration, jsonpath, to_table
 
 NOW = datetime(2025, 1, 10, 12, 0, 0, tzinfo=UTC)
 

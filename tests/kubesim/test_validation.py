@@ -4,8 +4,15 @@ import copy
 
 import pytest
 
-from kubesim.defaults import apply_defaults
-from kubesim.validation import decode_error, group_of, invalid_status, resource_of, validate
+from kubesim.apiserver.defaults import apply_defaults
+from kubesim.apiserver.validation import (
+    decode_error,
+    group_of,
+    invalid_status,
+    resource_of,
+    secret_decode_error,
+    validate,
+)
 
 SUBDOMAIN = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
@@ -573,3 +580,37 @@ def test_resource_names():
     assert resource_of("Ingress") == "ingresses"
     assert resource_of("NetworkPolicy") == "networkpolicies"
     assert resource_of("Widget") == "widgets"
+
+
+@pytest.mark.parametrize(
+    ("value", "byte"),
+    [
+        ("aGVsbG8", 4),  # padding missing: Go counts from the last full quantum
+        ("not base64!", 3),
+        ("hello world", 5),
+        ("a", 0),
+        ("ab=", 3),
+        ("a===", 1),
+        ("aGVsbG8=x", 8),  # trailing garbage
+        ("aGVsbG8=\n", None),
+        ("aGVs\r\nbG8=", None),  # newlines are skipped
+        ("", None),
+    ],
+)
+def test_secret_data_must_be_base64_as_go_decodes_it(value, byte):
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": value}}
+    expected = None
+    if byte is not None:
+        expected = (
+            'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input '
+            f"byte {byte}"
+        )
+    assert secret_decode_error(secret) == expected
+
+
+def test_secret_data_of_the_wrong_json_type():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": 1}}
+    assert secret_decode_error(secret) == (
+        'Secret in version "v1" cannot be handled as a Secret: json: cannot unmarshal number '
+        "into Go struct field Secret.data of type []uint8"
+    )

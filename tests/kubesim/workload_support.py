@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kubesim.controllers import engine
+from kubesim.runtime.controllers import engine
 
 
 class World:
@@ -17,6 +17,10 @@ class World:
         self.server = server
         self.cluster = cluster
         self.simulation = server.call(engine.simulation_of, cluster)
+        # Frozen: simulated time moves only when the test advances it, however slowly the
+        # machine runs (at a time factor > 0, a loaded machine's real seconds would add to
+        # the simulated ones and fire deadlines the test never asked for).
+        self.call(self.simulation.clock.set_factor, 0)
 
     def call(self, fn: Callable, *args):
         return self.server.call(fn, *args)

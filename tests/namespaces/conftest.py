@@ -15,4 +15,4 @@ def cluster(org, run_tasks, request):  # noqa: F811
     created.refresh_from_db()
     assert created.status == "running"
     yield created
-    cluster_services.providers.get("sandbox").delete(created, lambda line: None)
+    cluster_services.providers.get("sandbox").delete(created, lambda *line, **params: None)

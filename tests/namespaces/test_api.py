@@ -71,6 +71,42 @@ def test_bad_quota_and_names_are_400_with_the_reason(org, api, cluster):
     assert "cpu.shares is not a quota this portal sets" in str(errors["quota"])
 
 
+def test_quota_kubernetes_cannot_hold_is_a_400_saying_the_maximum(org, api, cluster):
+    body = {"cluster": cluster.pk, "project": org.web.pk, "name": "huge", "quota": {}}
+    body["quota"] = {"pods": "1e23", "requests.cpu": "1e16"}
+    response = api("admin").post("/api/v1/namespaces/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "quota": [
+            "pods: 1e23 is more than Kubernetes can hold; the most is 9223372036854775807.",
+            "requests.cpu: 1e16 is more than Kubernetes can hold; "
+            "the most is 9223372036854775807m.",
+        ]
+    }
+    assert not Namespace.objects.filter(name="huge").exists()
+
+
+def test_quota_beyond_the_cluster_is_saved_and_answered_with_warnings(org, api, cluster):
+    body = {"cluster": cluster.pk, "project": org.web.pk, "name": "big"}
+    body["quota"] = {"requests.memory": "100Gi", "pods": "10"}
+    client = api("admin")
+    response = client.post("/api/v1/namespaces/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["warnings"] == [
+        "requests.memory: 100Gi is more than the cluster's nodes can allocate in all (48Gi)."
+    ]
+    assert response.json()["quota"] == body["quota"]
+    url = f"/api/v1/namespaces/{response.json()['id']}/"
+    response = client.patch(url, {"quota": {"pods": "500"}}, format="json")
+    assert response.status_code == 200
+    assert response.json()["warnings"] == [
+        "requests.memory: 100Gi is more than the cluster's nodes can allocate in all (48Gi).",
+        "pods: 500 is more than the cluster's nodes can allocate in all (330).",
+    ]
+    assert response.json()["quota"] == {"requests.memory": "100Gi", "pods": "500"}
+    assert client.get(url).json()["warnings"] == []  # a read saves nothing, warns of nothing
+
+
 @pytest.mark.parametrize(
     "username, visible",
     [
@@ -249,7 +285,7 @@ def test_list_endpoint_query_count_does_not_grow_with_rows(org, api, cluster, us
         with CaptureQueriesContext(connection) as ctx:
             response = client.get("/api/v1/namespaces/?limit=1000")
         assert response.status_code == 200
-        return len(ctx.captured_queries), response.json()["count"]
+        return len(ctx.captured_queries), len(response.json()["results"])
 
     grow(3)
     small, few = count()

@@ -148,6 +148,41 @@ def test_bad_quantities_are_shown_on_the_form(org, portal, shop):
     assert "&#x27;many&#x27; is not a quantity" in response.content.decode()
 
 
+def test_quota_kubernetes_cannot_hold_is_refused_on_the_form(org, portal, shop):
+    response = portal("projadmin").post(f"/namespaces/{shop.pk}/quota/", _quota({"pods": "1e23"}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "pods: 1e23 is more than Kubernetes can hold; the most is 9223372036854775807." in html
+    assert Namespace.objects.get(pk=shop.pk).quota_hard == QUOTA
+    hard = k8s.CoreV1Api(shop.cluster.kube().api_client).read_namespaced_resource_quota(
+        "kcs-quota", "shop"
+    )
+    assert hard.spec.hard["pods"] == "10"
+
+
+def test_quota_beyond_the_cluster_is_saved_with_a_warning_shown(org, portal, shop, cluster):
+    client = portal("projadmin")
+    response = client.post(
+        f"/namespaces/{shop.pk}/quota/",
+        _quota({**QUOTA, "requests.cpu": "64", "limits.cpu": "64"}),
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/namespaces/{shop.pk}/"
+    html = response.content.decode()
+    assert (
+        "requests.cpu: 64 is more than the cluster&#x27;s nodes can allocate in all (12)." in html
+    )
+    assert "The quota was changed." in html
+    assert "limits.cpu: 64 is more than" in html
+    assert Namespace.objects.get(pk=shop.pk).quota_hard["requests.cpu"] == "64"
+    # A new namespace the same way.
+    data = {"cluster": cluster.pk, "project": org.web.pk, "name": "roomy"}
+    response = client.post("/namespaces/add/", {**data, **_quota({"pods": "400"})}, follow=True)
+    html = response.content.decode()
+    assert "pods: 400 is more than the cluster&#x27;s nodes can allocate in all (330)." in html
+    assert Namespace.objects.get(cluster=cluster, name="roomy").quota_hard == {"pods": "400"}
+
+
 # --- create --------------------------------------------------------------------------
 
 
@@ -188,7 +223,7 @@ def test_create_shows_the_services_errors_next_to_the_fields(org, portal, shop, 
     response = portal("admin").post("/namespaces/add/", {**data, **_quota({"pods": "x"})})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "The cluster already has a namespace with this name." in html
+    assert "This name is not available in this cluster; choose another." in html
     assert "&#x27;x&#x27; is not a quantity" in html
 
 

@@ -104,3 +104,72 @@ def test_unassigned_namespaces_can_be_assigned_but_system_ones_never(org, cluste
         services.assign(
             org.admin, Namespace.objects.get(cluster=cluster, name="kube-system"), org.data
         )
+
+
+# --- quotas Kubernetes cannot hold, quotas the cluster cannot give (issue 9, 5) ------------
+
+MOST = "9223372036854775807"  # 2^63 - 1
+
+
+@pytest.mark.parametrize(
+    ("quota", "message"),
+    [
+        ({"pods": "1e23"}, f"pods: 1e23 is more than Kubernetes can hold; the most is {MOST}."),
+        ({"configmaps": "9223372036854775808"}, f"the most is {MOST}."),
+        ({"limits.memory": "8Ei"}, "limits.memory: 8Ei is more than Kubernetes can hold"),
+        ({"requests.storage": "1e19"}, f"the most is {MOST}."),
+        (
+            {"requests.cpu": "9223372036854776"},
+            f"requests.cpu: 9223372036854776 is more than Kubernetes can hold; "
+            f"the most is {MOST}m.",
+        ),
+        ({"limits.cpu": "1e16"}, f"the most is {MOST}m."),
+    ],
+)
+def test_quota_kubernetes_cannot_hold_is_refused_with_the_maximum(org, cluster, quota, message):
+    with pytest.raises(ValidationError) as error:
+        services.create_namespace(
+            org.admin, cluster=cluster, project=org.web, name="huge", quota=quota
+        )
+    assert message in " ".join(error.value.message_dict["quota"])
+    assert not Namespace.objects.filter(name="huge").exists()
+    names = [
+        n.metadata.name for n in k8s.CoreV1Api(cluster.kube().api_client).list_namespace().items
+    ]
+    assert "huge" not in names
+
+
+def test_quota_at_kubernetes_limits_is_accepted():
+    hard = services.clean_quota(
+        {"pods": MOST, "requests.cpu": f"{MOST}m", "limits.cpu": f"{MOST}m", "limits.memory": MOST}
+    )
+    assert hard["pods"] == MOST and hard["requests.cpu"] == f"{MOST}m"
+
+
+def test_quota_beyond_the_clusters_nodes_is_saved_with_a_warning(org, cluster):
+    # Three kubesim nodes: 4 cpu, 16Gi and 110 pods allocatable each.
+    ns = services.create_namespace(
+        org.admin,
+        cluster=cluster,
+        project=org.web,
+        name="big",
+        quota={"requests.cpu": "100", "limits.cpu": "200", "requests.memory": "1Gi", "pods": "500"},
+    )
+    assert ns.warnings == [
+        "requests.cpu: 100 is more than the cluster's nodes can allocate in all (12).",
+        "limits.cpu: 200 is more than the cluster's nodes can allocate in all (12).",
+        "pods: 500 is more than the cluster's nodes can allocate in all (330).",
+    ]
+    core = k8s.CoreV1Api(cluster.kube().api_client)
+    assert core.read_namespaced_resource_quota("kcs-quota", "big").spec.hard["pods"] == "500"
+
+    ns = services.update_quota(org.admin, ns, {"requests.memory": "1Ti", "pods": "10"})
+    assert ns.warnings == [
+        "requests.memory: 1Ti is more than the cluster's nodes can allocate in all (48Gi)."
+    ]
+    assert core.read_namespaced_resource_quota("kcs-quota", "big").spec.hard == {
+        "requests.memory": "1Ti",
+        "pods": "10",
+    }
+    ns = services.update_quota(org.admin, ns, {"pods": "330"})
+    assert ns.warnings == []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import translation
 
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
@@ -160,3 +161,66 @@ def test_switching_to_chinese_translates_the_dashboard(portal):
         assert chinese in page, chinese
     for english in ("Your projects", "Sign out", "Recent operations"):
         assert english not in page, english
+
+
+def _chinese(portal, username):
+    client = portal(username)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    return client
+
+
+def _menu(page):
+    nav = re.search(r'<nav class="sidebar".*?</nav>', page, re.S).group(0)
+    groups = re.findall(r"<h3>(.*?)</h3>", nav)
+    items = re.findall(r"<li><a [^>]*>(.*?)</a></li>", nav)
+    return groups, items
+
+
+@pytest.mark.usefixtures("_restore_language")
+def test_the_menu_names_a_group_and_its_items_differently_in_chinese(portal):
+    groups, items = _menu(_chinese(portal, "admin").get("/").content.decode())
+    assert "运维" in groups and "操作" in items  # running the portal; its operations
+    assert not set(groups) & set(items), set(groups) & set(items)
+
+
+@pytest.mark.usefixtures("_restore_language")
+def test_a_clusters_configuration_is_not_the_configuration_centre(org, portal):
+    from apps.clusters.models import Cluster
+
+    cluster = Cluster.objects.create(name="demo", provider="sandbox", project=org.admin_project)
+    page = _chinese(portal, "admin").get(cluster.get_absolute_url()).content.decode()
+    assert "<h2>配置</h2>" in page  # the cluster's own settings
+    groups, _items = _menu(page)
+    assert "配置中心" in groups  # ConfigMaps and Secrets
+
+
+@pytest.mark.usefixtures("_restore_language")
+def test_an_operation_reads_in_the_language_of_whoever_reads_it(org, portal, api):
+    from apps.core.models import Operation
+    from apps.core.tasks import run_diagnostics
+
+    operation = Operation.objects.create(kind="diagnostics", actor=org.admin)
+    run_diagnostics.apply(args=(operation.pk,))  # the worker speaks no language of its own
+    operation.refresh_from_db()
+    assert operation.status == "succeeded"
+    vendor = connection.vendor  # sqlite by default, postgresql in CI
+
+    chinese = _chinese(portal, "admin").get(operation.get_absolute_url()).content.decode()
+    for text in ("完成", "正在检查数据库", f"{vendor} 正常", "缓存", "任务代理"):
+        assert text in chinese, text
+    for text in ("Done", "Checking the database", f"database: {vendor} ok", "cache: ok"):
+        assert text not in chinese, text
+
+    english = portal("admin").get(operation.get_absolute_url()).content.decode()
+    for text in ("Done", "Checking the database", f"database: {vendor} ok", "cache: ok"):
+        assert text in english, text
+
+    # The API serves the same log as readable lines, in the caller's language.
+    url = f"/api/v1/operations/{operation.pk}/"
+    body = api("admin").get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert body["step"] == "完成"
+    assert all(isinstance(line, str) for line in body["log"])
+    assert any(line.endswith(f"{vendor} 正常") for line in body["log"])
+    body = api("admin").get(url, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert body["step"] == "Done"
+    assert any(line.endswith(f"database: {vendor} ok") for line in body["log"])

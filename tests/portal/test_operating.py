@@ -29,10 +29,38 @@ def test_healthz_answers_without_login(db):
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_reports_database_and_broker(db):
+def test_readyz_reports_database_cache_and_broker(db):
     response = Client().get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+
+
+def test_readyz_is_503_when_the_cache_is_unreachable(db, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"].startswith("unavailable")
+    assert response.json()["checks"]["database"] == "ok"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_the_kubelet_by_pod_address_over_plain_http(db, settings, path):
+    # In production ALLOWED_HOSTS names the portal and plain HTTP is redirected; the
+    # kubelet asks by the pod's IP over HTTP and must get the probe's own answer.
+    settings.ALLOWED_HOSTS = ["portal.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_REDIRECT_EXEMPT = []
+    client = Client()
+    assert client.get("/", HTTP_HOST="10.244.1.7:8000").status_code == 400  # others: refused
+    response = client.get(path, HTTP_HOST="10.244.1.7:8000")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response["X-Request-ID"]
 
 
 def test_readyz_is_503_when_the_broker_is_unreachable(db, monkeypatch):
@@ -186,9 +214,12 @@ def test_compose_file_parses_and_every_command_exists():
         elif program == "python" and args[0] == "-m":
             assert (ROOT / args[1] / "__main__.py").exists(), name
         elif program == "gunicorn":
-            module, attribute = args[0].split(":")
+            options, app = args[:-1], args[-1]
+            module, attribute = app.split(":")
             assert (ROOT / (module.replace(".", "/") + ".py")).exists(), name
             assert f"{attribute} =" in (ROOT / (module.replace(".", "/") + ".py")).read_text()
+            config = options[options.index("--config") + 1].removeprefix("python:")
+            assert (ROOT / (config.replace(".", "/") + ".py")).exists(), name
         elif program == "celery":
             assert args[:2] == ["-A", "kcsportal"] and (ROOT / "kcsportal" / "celery.py").exists()
             assert args[2] in {"worker", "beat"}
@@ -217,3 +248,22 @@ def test_procfile_runs_the_demo_processes():
     from django.core.management import get_commands
 
     assert "demo_cluster" in get_commands()
+
+
+def test_one_address_spraying_many_usernames_is_throttled(org, settings):
+    """Per username+address, each of these is one failure; the address has many (hole 7)."""
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
+    sprayer = Client(REMOTE_ADDR="203.0.113.9")
+    for number in range(8):
+        page = sprayer.post("/login/", {"username": f"user{number}", "password": "wrong"})
+        assert page.status_code == 200, number
+    # Now every sign-in from the address waits, even a right password for another user.
+    for username, password in (("user99", "wrong"), ("member", "kcs-demo-2026")):
+        page = sprayer.post("/login/", {"username": username, "password": password})
+        assert page.status_code == 429
+        assert "Sign-ins from your address are paused" in page.content.decode()
+    assert "_auth_user_id" not in sprayer.session
+    # Another address is not affected.
+    other = Client(REMOTE_ADDR="203.0.113.10")
+    page = other.post("/login/", {"username": "member", "password": "kcs-demo-2026"})
+    assert page.status_code == 302 and "_auth_user_id" in other.session

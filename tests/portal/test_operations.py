@@ -10,6 +10,7 @@ from django.conf import settings
 from apps.core import operations
 from apps.core.logging import ContextFilter
 from apps.core.models import Operation
+from apps.core.operations import log_lines
 from kcsportal.celery import app
 
 
@@ -134,7 +135,7 @@ def test_failed_step_records_the_error(org, monkeypatch):
     assert operation.status == "failed"
     assert operation.error == "cache unreachable"
     assert operation.finished is not None
-    assert operation.log[-1].endswith("Failed: cache unreachable")
+    assert log_lines(operation)[-1].endswith("Failed: cache unreachable")
 
 
 def test_broker_is_redis_when_redis_url_is_set():

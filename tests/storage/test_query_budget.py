@@ -70,8 +70,18 @@ def _count(client, url):
     return len(ctx.captured_queries), response
 
 
-@pytest.mark.parametrize("username", ["admin", "deptadmin", "member"])
-@pytest.mark.parametrize("url", LISTS)
+INFRASTRUCTURE_PAGES = {"/storage/classes/", "/storage/volumes/"}  # members get a 403 page
+
+
+@pytest.mark.parametrize(
+    ("username", "url"),
+    [
+        (username, url)
+        for username in ["admin", "deptadmin", "member"]
+        for url in LISTS
+        if not (username == "member" and url in INFRASTRUCTURE_PAGES)
+    ],
+)
 def test_storage_lists_run_constant_queries(org, portal, api, namespace, username, url, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "PAGE_SIZE": 1000}
     is_api = url.startswith("/api/")
@@ -81,11 +91,11 @@ def test_storage_lists_run_constant_queries(org, portal, api, namespace, usernam
     small, _response = _count(client, target)
     _grow(namespace, 300)
     large, response = _count(client, target)
-    page = response.json()["count"] if is_api else None
+    page = len(response.json()["results"]) if is_api else None
     rows = page if is_api else response.content.decode().count('<td><a href="/storage/')
     infra = not url.endswith("claims/")
     if username == "member" and infra:
-        assert rows == 0  # members see no classes or volumes
+        assert rows == 0  # members see no classes or volumes (here: through the API)
     else:
         assert rows >= (303 if is_api else 50), (url, rows)
     assert small == large, f"{url}: {small} queries for few rows, {large} for many"

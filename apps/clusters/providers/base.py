@@ -50,8 +50,16 @@ class Provider:
     capabilities = Capabilities()
     versions: tuple[str, ...] = ()
 
+    def available(self) -> tuple[bool, str]:
+        """Whether the provider can work here now; if not, why, for the user to read.
+
+        Only available providers are offered and accepted (portal, API, service).
+        """
+        return True, ""
+
     def create(self, spec: ClusterSpec, log) -> Provisioned:
-        """Provision (or find the already provisioned) cluster; ``log(line)`` reports."""
+        """Provision (or find the already provisioned) cluster; ``log(message, **params)``
+        reports (a gettext_lazy message with ``%(name)s`` params, see ``Progress.log``)."""
         raise NotImplementedError
 
     def scale_out(self, cluster, *, count: int, zone: str, arch: str) -> list[str]:

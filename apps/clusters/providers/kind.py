@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from .base import Capabilities, ClusterSpec, Provider, ProviderError, Provisioned
 
 TIMEOUT = 900  # creating a kind cluster pulls node images; it can take minutes
+DOCKER_TIMEOUT = 10  # `docker info` answers at once when the daemon runs
 
 
 class KindProvider(Provider):
@@ -28,6 +29,26 @@ class KindProvider(Provider):
             for node in nodes:
                 node["image"] = f"kindest/node:v{spec.version}"
         return {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "nodes": nodes}
+
+    def available(self) -> tuple[bool, str]:
+        """kind needs its CLI and a running Docker daemon (checked where the portal runs)."""
+        if shutil.which("kind") is None:
+            return False, str(_("kind is not installed."))
+        docker = shutil.which("docker")
+        if docker is None:
+            return False, str(_("Docker is not installed."))
+        try:
+            result = subprocess.run(  # noqa: S603 (fixed program and arguments)
+                [docker, "info", "--format", "{{.ServerVersion}}"],
+                capture_output=True,
+                timeout=DOCKER_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False, str(_("Docker is not running."))
+        if result.returncode != 0:
+            return False, str(_("Docker is not running."))
+        return True, ""
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         kind = shutil.which("kind")
@@ -47,12 +68,12 @@ class KindProvider(Provider):
         with tempfile.TemporaryDirectory() as tmp:
             kubeconfig = Path(tmp) / "kubeconfig"
             if spec.name in existing:
-                log(f"kind cluster {spec.name} already exists; reusing it")
+                log(_("kind cluster %(name)s already exists; reusing it"), name=spec.name)
                 text = self._run("get", "kubeconfig", "--name", spec.name).stdout
             else:
                 config = Path(tmp) / "kind.yaml"
                 config.write_text(yaml.safe_dump(self.config(spec)))
-                log(f"kind create cluster --name {spec.name}")
+                log(_("running %(command)s"), command=f"kind create cluster --name {spec.name}")
                 self._run(
                     "create",
                     "cluster",
@@ -75,4 +96,4 @@ class KindProvider(Provider):
 
     def delete(self, cluster, log) -> None:
         self._run("delete", "cluster", "--name", cluster.name)
-        log(f"kind cluster {cluster.name} deleted")
+        log(_("kind cluster %(name)s deleted"), name=cluster.name)

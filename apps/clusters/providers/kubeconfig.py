@@ -3,11 +3,13 @@
 import base64
 import json
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.kube import nodes as kube_nodes
 from apps.kube.client import InvalidKubeconfig, Kube, new_api_client, parse_kubeconfig
 from apps.kube.errors import KubeError, Unreachable
 
@@ -24,6 +26,57 @@ class ImportFailed(ProviderError):
 
 def contexts(kubeconfig: dict) -> list[str]:
     return [c["name"] for c in kubeconfig.get("contexts") or [] if c.get("name")]
+
+
+def endpoint(kubeconfig: dict, context: str = "") -> tuple[str, str]:
+    """The (API server URL, CA data) a context of a parsed kubeconfig points at.
+
+    Both come back normalised so that two kubeconfigs for one cluster compare equal:
+    the URL without a default port or trailing slash, lower-case scheme and host; the
+    CA as the PEM text it encodes, without surrounding blanks. ("", "") when unknown.
+    """
+    context = context or kubeconfig.get("current-context") or ""
+    ctx = next(
+        (
+            c.get("context") or {}
+            for c in kubeconfig.get("contexts") or []
+            if isinstance(c, dict) and c.get("name") == context
+        ),
+        {},
+    )
+    entry = next(
+        (
+            c.get("cluster") or {}
+            for c in kubeconfig.get("clusters") or []
+            if isinstance(c, dict) and c.get("name") == ctx.get("cluster")
+        ),
+        {},
+    )
+    return _normal_url(str(entry.get("server") or "")), _normal_ca(
+        str(entry.get("certificate-authority-data") or "")
+    )
+
+
+def _normal_url(url: str) -> str:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    scheme = parts.scheme.lower()
+    if port is not None and (scheme, port) not in (("https", 443), ("http", 80)):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}"
+
+
+def _normal_ca(data: str) -> str:
+    try:
+        return base64.b64decode(data, validate=False).decode().strip()
+    except (ValueError, UnicodeDecodeError):
+        return data.strip()
 
 
 def check(text: str, context: str = "") -> tuple[dict, str, str]:
@@ -69,7 +122,7 @@ def check(text: str, context: str = "") -> tuple[dict, str, str]:
     try:
         kube = Kube(new_api_client(data, context), retries=1)
         kube.version()
-        kube.list_nodes()
+        kube_nodes.list_(kube)
     except Unreachable as exc:
         kind = "tls" if "certificate" in exc.message else "unreachable"
         raise ImportFailed(kind, f"{server}: {exc.message}") from exc
@@ -115,8 +168,12 @@ class KubeconfigProvider(Provider):
 
     def create(self, spec: ClusterSpec, log) -> Provisioned:
         _data, context, server = check(spec.kubeconfig, spec.context)
-        log(f"reached {server} with context {context}")
+        log(
+            gettext_lazy("reached %(server)s with context %(context)s"),
+            server=server,
+            context=context,
+        )
         return Provisioned(kubeconfig=spec.kubeconfig, context=context, api_server=server)
 
     def delete(self, cluster, log) -> None:
-        log("imported cluster forgotten; the cluster itself is left as it is")
+        log(gettext_lazy("imported cluster forgotten; the cluster itself is left as it is"))

@@ -35,7 +35,7 @@ class SandboxProvider(Provider):
     def create(self, spec: ClusterSpec, log) -> Provisioned:
         found = self._request("GET", f"clusters/{spec.name}")
         if found.status_code == 200:
-            log(f"sandbox cluster {spec.name} already exists; reusing it")
+            log(_("sandbox cluster %(name)s already exists; reusing it"), name=spec.name)
             data = found.json()
         else:
             body = {
@@ -51,7 +51,7 @@ class SandboxProvider(Provider):
             if response.status_code != 201:
                 raise ProviderError(_message(response))
             data = response.json()
-            log(f"sandbox cluster {spec.name} created")
+            log(_("sandbox cluster %(name)s created"), name=spec.name)
         kubeconfig = data["kubeconfig"]
         return Provisioned(
             kubeconfig=json.dumps(kubeconfig),
@@ -62,10 +62,24 @@ class SandboxProvider(Provider):
         body = {"count": count, "role": "worker", "arch": arch or "amd64"}
         if zone:
             body["zone"] = zone
+        elif cluster.zones:
+            # No zone: spread over the cluster's zones as at creation, the least used first.
+            body["zones"] = self._zones_by_use(cluster)
         response = self._request("POST", f"clusters/{cluster.name}/nodes", json=body)
         if response.status_code != 201:
             raise ProviderError(_message(response))
         return response.json()["nodes"]
+
+    @staticmethod
+    def _zones_by_use(cluster) -> list[str]:
+        from apps.kube import nodes
+
+        zones = list(cluster.zones)
+        used = [
+            ((node.get("metadata") or {}).get("labels") or {}).get(nodes.ZONE_LABEL)
+            for node in nodes.workers(nodes.list_(cluster.kube()))
+        ]
+        return sorted(zones, key=lambda zone: (used.count(zone), zones.index(zone)))
 
     def remove_node(self, cluster, node_name: str) -> None:
         response = self._request("DELETE", f"clusters/{cluster.name}/nodes/{node_name}")
@@ -76,7 +90,7 @@ class SandboxProvider(Provider):
         response = self._request("DELETE", f"clusters/{cluster.name}")
         if response.status_code not in (200, 404):
             raise ProviderError(_message(response))
-        log(f"sandbox cluster {cluster.name} deleted")
+        log(_("sandbox cluster %(name)s deleted"), name=cluster.name)
 
 
 def _message(response) -> str:

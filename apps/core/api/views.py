@@ -1,13 +1,16 @@
+from django.http import StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import services
+from .. import audit, operations, services
 from ..filters import AuditEventFilterSet, OperationFilterSet
 from ..models import ApiToken, AuditEvent, Operation
 from .base import RestrictedViewSet
+from .pagination import KeysetPagination
 
 
 class OperationSerializer(serializers.ModelSerializer):
@@ -15,6 +18,9 @@ class OperationSerializer(serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     target_type = serializers.SlugRelatedField(slug_field="model", read_only=True)
+    # Kept untranslated, shown in the reader's language (Accept-Language), as in the portal.
+    step = serializers.SerializerMethodField()
+    log = serializers.SerializerMethodField()
 
     class Meta:
         model = Operation
@@ -40,6 +46,18 @@ class OperationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_step(self, operation) -> str:
+        return operations.translated(operation.step)
+
+    def get_log(self, operation) -> list[str]:
+        return operations.log_lines(operation)
+
+
+def accepted(operation, request) -> Response:
+    """202 with the Operation doing what was asked: what a client follows to its end."""
+    data = OperationSerializer(operation, context={"request": request}).data
+    return Response(data, status=status.HTTP_202_ACCEPTED)
+
 
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
@@ -57,7 +75,9 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "cluster",
             "namespace",
             "result",
+            "reason",
             "detail",
+            "operation",
             "source_ip",
             "request_id",
         ]
@@ -85,6 +105,8 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """Long-running operations and their progress."""
 
+    pagination_class = KeysetPagination
+
     queryset = Operation.objects.select_related("actor", "project", "target_type")
     serializer_class = OperationSerializer
     filterset_class = OperationFilterSet
@@ -100,10 +122,33 @@ class OperationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restric
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """The audit trail: read-only in every surface."""
 
+    pagination_class = KeysetPagination
+
     queryset = AuditEvent.objects.all()
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet
     ordering_fields = ["created"]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=False)
+    def histogram(self, request):
+        """Events per minute, hour, day or week over the filtered events' span."""
+        bars = audit.histogram(self.filter_queryset(self.get_queryset()))
+        return Response(
+            {
+                "total": sum(bar["count"] for bar in bars),
+                "buckets": [{"start": b["start"].isoformat(), "count": b["count"]} for b in bars],
+            }
+        )
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=False)
+    def export(self, request):
+        """The filtered events as CSV, newest first (at most 10,000)."""
+        rows = audit.export_csv(request.user, self.filter_queryset(self.get_queryset()))
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+        return response
 
 
 class ApiTokenViewSet(

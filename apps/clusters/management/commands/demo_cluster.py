@@ -17,12 +17,37 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.clusters import services
 from apps.clusters.models import Cluster
 from apps.core.models import Operation
+from apps.core.operations import log_lines
+from apps.kube import objects
+from apps.kube.errors import KubeError
 from apps.kube.namespaces import ensure_namespace
 from apps.kube.sync import sync_cluster
+from apps.namespaces import access
 from apps.namespaces.models import Namespace
 from apps.tenancy.models import Project
 
 NAME = "demo"
+NGINX = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "nginx", "namespace": "web-shop", "labels": {"app": "nginx"}},
+    "spec": {
+        "replicas": 2,
+        "selector": {"matchLabels": {"app": "nginx"}},
+        "template": {
+            "metadata": {"labels": {"app": "nginx"}},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "nginx",
+                        "image": "nginx:1.27",
+                        "ports": [{"name": "http", "containerPort": 80}],
+                    }
+                ]
+            },
+        },
+    },
+}
 
 
 class Command(BaseCommand):
@@ -66,6 +91,17 @@ class Command(BaseCommand):
         sync_cluster(cluster, kube)
         for project in projects:
             Namespace.objects.filter(cluster=cluster, name=project.name).update(project=project)
+        access.sync_cluster(cluster, kube)  # their RoleBindings, at once rather than by beat
+        self._nginx(kube, cluster)
+
+    def _nginx(self, kube, cluster):
+        """web-shop runs nginx: the Deployment members expose (Networking in the README)."""
+        try:
+            objects.create(kube, NGINX)
+        except KubeError as exc:
+            if exc.status != 409:
+                raise
+        sync_cluster(cluster, kube)
 
     def _wait_for_kubesim(self, timeout):
         deadline = time.monotonic() + timeout
@@ -84,7 +120,7 @@ class Command(BaseCommand):
         deadline, shown = time.monotonic() + timeout, 0
         while time.monotonic() < deadline:
             operation.refresh_from_db()
-            for line in operation.log[shown:]:
+            for line in log_lines(operation)[shown:]:
                 self.stdout.write(f"  {line}")
             shown = len(operation.log)
             if operation.is_finished:
