@@ -167,11 +167,13 @@ def test_issue_5_cloud_admin_runs_an_ha_cluster_and_its_nodes(
     labels.locator("input[name$='-key']").last.fill("tier")
     labels.locator("input[name$='-value']").last.fill("frontend")
     page.get_by_role("button", name="Save labels").click()
+    expect(page.get_by_text("The node's labels were saved.")).to_be_visible()
     taints = page.get_by_test_id("taints-form")
     taints.locator("input[name$='-key']").last.fill("dedicated")
     taints.locator("input[name$='-value']").last.fill("web")
     taints.locator("select[name$='-effect']").last.select_option("NoSchedule")
     page.get_by_role("button", name="Save taints").click()
+    expect(page.get_by_text("The node's taints were saved.")).to_be_visible()
     shot(page, "5-4-tainted")
 
     # The portal's node list matches kubectl get nodes.
@@ -199,6 +201,9 @@ def test_issue_5_cloud_admin_runs_an_ha_cluster_and_its_nodes(
     for node in nodes:
         name = node["metadata"]["name"]
         open_nodes(page, cluster_url).get_by_role("link", name=name, exact=True).click()
+        # Read the node's page, not the list still on screen while it loads.
+        expect(page.locator("h1")).to_contain_text(name)
+        expect(page.get_by_test_id("protected-labels")).to_be_visible()
         labels, taints = node_page_labels_and_taints(page)
         assert labels == {f"{k}={v}" for k, v in node["metadata"]["labels"].items()}, name
         assert taints == {
