@@ -58,14 +58,16 @@ class ClusterSerializer(serializers.ModelSerializer):
 
 class ClusterCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=63)
-    display_name = serializers.CharField(max_length=100, required=False, default="")
+    display_name = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
     description = serializers.CharField(required=False, default="", allow_blank=True)
     provider = serializers.ChoiceField(choices=sorted(providers.PROVIDERS), default="sandbox")
     version = serializers.CharField(required=False, default="", allow_blank=True)
     control_plane_nodes = serializers.IntegerField(default=1)
     workers = serializers.IntegerField(default=0)
     zones = serializers.ListField(child=serializers.CharField(), required=False, default=list)
-    arch = serializers.CharField(default="amd64")
+    arch = serializers.CharField(default="amd64", initial="amd64", help_text="amd64 or arm64.")
     kubeconfig = serializers.CharField(
         required=False,
         default="",
@@ -87,7 +89,7 @@ class ClusterWithOperationSerializer(ClusterSerializer):
 class ScaleOutSerializer(serializers.Serializer):
     workers = serializers.IntegerField(min_value=1)
     zone = serializers.CharField(required=False, default="", allow_blank=True)
-    arch = serializers.CharField(required=False, default="amd64")
+    arch = serializers.CharField(default="amd64", initial="amd64", help_text="amd64 or arm64.")
 
 
 class DrainSerializer(serializers.Serializer):

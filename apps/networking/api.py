@@ -224,7 +224,7 @@ class ServiceViewSet(YamlActions, CrudViewSet):
 
 class IngressRuleSerializer(serializers.Serializer):
     host = serializers.CharField(required=False, allow_blank=True, default="")
-    path = serializers.CharField(required=False, default="/")
+    path = serializers.CharField(required=False, default="/", initial="/")
     path_type = serializers.ChoiceField(choices=list(services.PATH_TYPES), default="Prefix")
     service = serializers.CharField()
     port = serializers.CharField(help_text="The Service's port: a number or a name.")
