@@ -47,3 +47,11 @@ forwarded_allow_ips = env.text("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-" if env.flag("WEB_ACCESS_LOG") else None
 errorlog = "-"
 loglevel = env.text("LOG_LEVEL", "INFO").lower()
+
+
+def post_worker_init(worker) -> None:
+    # The application is loaded: take its long-lived objects out of the collector's
+    # walks before the first request (kcsportal/settle.py says why).
+    from kcsportal.settle import settle
+
+    settle()

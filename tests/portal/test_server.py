@@ -243,3 +243,19 @@ def test_liveness_static_files_and_websockets_do_not_wait_for_a_request_thread()
     )
     pool_thread, *others = seen["threads"]
     assert len(others) == 3 and pool_thread not in others
+
+
+def test_a_started_worker_takes_its_long_lived_objects_out_of_the_collectors_walks():
+    import gc
+
+    from kcsportal import gunicorn_conf
+
+    assert gc.get_freeze_count() == 0
+    try:
+        gunicorn_conf.post_worker_init(worker=None)  # as gunicorn calls it, app loaded
+        # Everything alive, the URLconf and every view it imports among it, is frozen:
+        # a full collection walks none of it.
+        assert gc.get_freeze_count() > 10_000
+        assert "apps.workloads.views" in sys.modules
+    finally:
+        gc.unfreeze()
