@@ -899,6 +899,38 @@ def _ingressclass_params(obj: dict, ctx: _Ctx) -> str:
     return f"{kind}/{p.get('name', '')}"
 
 
+def _apiservice_row(svc: dict, ctx: _Ctx) -> Row:
+    """kube-aggregator's ConvertToTable: the Service ("Local" for a built-in group) and the
+    Available condition, with its reason when it is not True."""
+    ref = (svc.get("spec") or {}).get("service")
+    service = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else "Local"
+    available = "Unknown"
+    for cond in (svc.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Available":
+            status = cond.get("status", "")
+            reason = cond.get("reason", "")
+            available = f"{status} ({reason})" if status != "True" and reason else status
+            break
+    meta = _meta(svc)
+    return [
+        meta.get("name", ""),
+        service,
+        available,
+        ctx.since(meta.get("creationTimestamp")),
+    ], None
+
+
+def _priorityclass_row(pc: dict, ctx: _Ctx) -> Row:
+    meta = _meta(pc)
+    return [
+        meta.get("name", ""),
+        int(pc.get("value") or 0),
+        bool(pc.get("globalDefault")),
+        ctx.since(meta.get("creationTimestamp")),
+        pc.get("preemptionPolicy") or "",
+    ], None
+
+
 # (group, kind) -> (columns, row function). Group "" is core.
 PRINTERS: dict[tuple[str, str], tuple[list[dict], Callable[[dict, _Ctx], Row]]] = {
     ("", "Pod"): (POD_COLUMNS, _pod_row),
@@ -1102,6 +1134,43 @@ PRINTERS: dict[tuple[str, str], tuple[list[dict], Callable[[dict, _Ctx], Row]]] 
             AGE,
         ],
         _pdb_row,
+    ),
+    ("apiregistration.k8s.io", "APIService"): (
+        [
+            NAME,
+            _col(
+                "Service", description="The reference to the service that hosts this API endpoint."
+            ),
+            _col("Available", description="Whether this service is available."),
+            AGE,
+        ],
+        _apiservice_row,
+    ),
+    ("scheduling.k8s.io", "PriorityClass"): (
+        [
+            NAME,
+            _col(
+                "Value",
+                "integer",
+                "value represents the integer value of this priority class. This is the actual "
+                "priority that pods receive when they have the name of this class in their pod "
+                "spec.",
+            ),
+            _col(
+                "Global-Default",
+                "boolean",
+                "globalDefault specifies whether this PriorityClass should be considered as the "
+                "default priority for pods that do not have any priority class.",
+            ),
+            AGE,
+            _col(
+                "PreemptionPolicy",
+                description="preemptionPolicy is the Policy for preempting pods with lower "
+                "priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority "
+                "if unset.",
+            ),
+        ],
+        _priorityclass_row,
     ),
     ("coordination.k8s.io", "Lease"): (
         [NAME, _col("Holder"), AGE],

@@ -152,8 +152,9 @@ def test_builtin_api_services_and_a_registered_one(rt):  # noqa: F811
     assert "v1alpha1.wardle.example.com" not in {
         s.metadata.name for s in reg.list_api_service().items
     }
-    out = rt.kubectl("get", "apiservices", "--no-headers").stdout
-    assert "v1.apps" in out
+    rows = [line.split() for line in rt.kubectl("get", "apiservices").stdout.splitlines()]
+    assert rows[0] == ["NAME", "SERVICE", "AVAILABLE", "AGE"]
+    assert ["v1.apps", "Local", "True"] in [row[:3] for row in rows]
 
 
 def test_a_crd_registers_its_api_service(rt):  # noqa: F811
@@ -224,6 +225,13 @@ def test_priority_classes_give_pods_their_priority(rt):  # noqa: F811
         )
     assert caught.value.status == 403
     assert "PriorityClass batch-low is already marked as default" in caught.value.body
+    rows = [line.split() for line in rt.kubectl("get", "priorityclasses").stdout.splitlines()]
+    assert rows[0] == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
+    assert [[r[0], r[1], r[2], r[4]] for r in rows[1:]] == [
+        ["batch-low", "100", "true", "Never"],
+        ["system-cluster-critical", "2000000000", "false", "PreemptLowerPriority"],
+        ["system-node-critical", "2000001000", "false", "PreemptLowerPriority"],
+    ]
 
 
 def test_service_account_token_is_a_bearer_token_until_its_account_goes(rt):  # noqa: F811

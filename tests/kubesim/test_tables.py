@@ -401,6 +401,47 @@ def test_secret_configmap_pvc_and_events():
     ]
 
 
+def test_api_services_show_their_service_and_availability():
+    made = "2025-01-10T11:00:00Z"
+    local = {
+        "metadata": {"name": "v1.apps", "creationTimestamp": made},
+        "spec": {"group": "apps", "version": "v1"},
+        "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Local"}]},
+    }
+    aggregated = {
+        "metadata": {"name": "v1beta1.metrics.k8s.io", "creationTimestamp": made},
+        "spec": {"service": {"namespace": "kube-system", "name": "metrics-server"}},
+        "status": {
+            "conditions": [{"type": "Available", "status": "False", "reason": "MissingEndpoints"}]
+        },
+    }
+    fresh = {"metadata": {"name": "v1alpha1.wardle.k8s.io", "creationTimestamp": made}}
+    table = to_table("apiregistration.k8s.io/v1", "APIService", [local, aggregated, fresh], now=NOW)
+    assert _names(table) == ["Name", "Service", "Available", "Age"]
+    assert [row["cells"] for row in table["rows"]] == [
+        ["v1.apps", "Local", "True", "60m"],
+        ["v1beta1.metrics.k8s.io", "kube-system/metrics-server", "False (MissingEndpoints)", "60m"],
+        ["v1alpha1.wardle.k8s.io", "Local", "Unknown", "60m"],
+    ]
+
+
+def test_priority_classes_show_value_default_and_preemption():
+    pc = {
+        "metadata": {"name": "system-node-critical", "creationTimestamp": "2025-01-10T11:00:00Z"},
+        "value": 2000001000,
+        "preemptionPolicy": "PreemptLowerPriority",
+    }
+    table = to_table("scheduling.k8s.io/v1", "PriorityClass", [pc], now=NOW)
+    assert _names(table) == ["Name", "Value", "Global-Default", "Age", "PreemptionPolicy"]
+    assert table["rows"][0]["cells"] == [
+        "system-node-critical",
+        2000001000,
+        False,
+        "60m",
+        "PreemptLowerPriority",
+    ]
+
+
 def test_other_kinds_get_name_and_age():
     obj = {"metadata": {"name": "x", "creationTimestamp": "2025-01-10T11:00:00Z"}}
     table = to_table("example.com/v1", "Widget", [obj], now=NOW)
