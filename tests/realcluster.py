@@ -4,7 +4,7 @@ current one).
 
 A fixture parametrized with TARGETS gives each test a `kubesim` variant, always run, and
 a `realcluster` variant carrying the `realcluster` marker, skipped with the reason
-"KCS_TEST_KUBECONFIG not set" when there is no real cluster:
+"KCS_TEST_KUBECONFIG not set: no real cluster to run on" when there is none:
 
     KCS_TEST_KUBECONFIG=~/.kube/config make test PYTEST_ARGS="-m realcluster"
 
@@ -31,7 +31,7 @@ from tests.clusters.helpers import running_cluster, unique_name
 
 KUBECONFIG_ENV = "KCS_TEST_KUBECONFIG"
 CONTEXT_ENV = "KCS_TEST_CONTEXT"
-NOT_SET = f"{KUBECONFIG_ENV} not set"
+NOT_SET = f"{KUBECONFIG_ENV} not set: no real cluster to run on"
 TARGETS = ["kubesim", pytest.param("realcluster", marks=pytest.mark.realcluster)]
 
 
