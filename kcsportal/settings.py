@@ -92,6 +92,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "kcsportal.urls"
 WSGI_APPLICATION = "kcsportal.wsgi.application"
 
+# Django's form renderer with <select> rendered in Python (apps/core/renderers.py).
+FORM_RENDERER = "apps.core.renderers.FormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
