@@ -2,8 +2,8 @@
 
 A list page's filter dropdowns (a cloud admin's namespace filter offers every
 namespace) and the wizard's pickers went through the template engine once per
-``<option>`` plus once per option's attributes: about 0.1 ms an option, a quarter
-of a workload list page's time with twenty. ``<select>`` is rendered here to the
+``<option>`` plus once per option's attributes: 8.8 ms for a select of 300
+options, 2.6 ms drawn here. ``<select>`` is rendered here to the
 same markup as Django's ``select.html`` and ``select_option.html``, escaped the
 same way; any other template, or a select whose options use another template,
 goes to Django's renderer as before.
