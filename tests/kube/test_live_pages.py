@@ -6,9 +6,10 @@ from apps.configs.models import ConfigMap
 from apps.namespaces import services as ns_services
 from apps.workloads.models import Pod
 
-from .conftest import eventually
+from .conftest import WAIT, eventually
 
 LIVE = "data-live"
+ROOT_CA = "kube-root-ca.crt"
 
 
 def _token(html: str) -> str:
@@ -16,13 +17,16 @@ def _token(html: str) -> str:
     return html[start : html.index('"', start)]
 
 
-def _settled(client, url: str) -> dict:
-    """The poll headers of a page the informer has stopped changing.
+def _settled(client, url: str, informer, namespace) -> dict:
+    """The poll headers of a page rendered once the informer is done with ``namespace``.
 
-    A new namespace's own objects (its kube-root-ca.crt) arrive from the watch a moment
-    after it is made, and each one moves the kind's token: a page rendered before the
-    last of them rightly answers its next poll with fresh rows.
+    A new namespace's own ConfigMap (its kube-root-ca.crt) arrives from the watch a
+    moment after the namespace is made, and moves the kind's token: a page rendered
+    before it is written rightly answers its next poll with fresh rows. So wait for the
+    row, then for the informer to have written (and counted) everything it received.
     """
+    eventually(lambda: ConfigMap.objects.filter(namespace=namespace, name=ROOT_CA).exists())
+    assert informer.writer.drained(WAIT)
 
     def attempt():
         poll = {
@@ -40,7 +44,7 @@ def test_a_list_is_re_rendered_only_when_its_rows_change(org, portal, cluster, i
     )
     client = portal("projadmin")
     assert LIVE in client.get("/configmaps/").content.decode()
-    poll = _settled(client, "/configmaps/")
+    poll = _settled(client, "/configmaps/", informer, shop)
     assert client.get("/configmaps/", **poll).status_code == 204  # still nothing new
 
     k8s.CoreV1Api(cluster.kube().api_client).create_namespaced_config_map(
