@@ -6,8 +6,10 @@ the official client. Callers (``apps.workloads.containers``) authorize first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -117,6 +119,13 @@ class LogStream:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            # Shut the socket first: a reader thread blocked in recv holds the buffer's
+            # lock, and closing the response would wait for it, that is for the
+            # container's next line (in an event loop, stalling every other request).
+            sock = getattr(getattr(self.response, "connection", None), "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
             try:
                 self.response.close()
                 self.response.release_conn()

@@ -5,6 +5,7 @@ the tests move its clock forward rather than waiting.
 """
 
 import json
+import threading
 from unittest import mock
 from urllib.parse import urlencode
 
@@ -13,10 +14,11 @@ from django.core.signals import request_finished
 from kubernetes import client as k8s
 
 from apps.core.models import AuditEvent
+from apps.kube import containers as kube_containers
 from apps.kube.sync import sync_cluster
 from apps.workloads import containers, services
 from apps.workloads.models import Pod, Workload
-from tests.kube.conftest import eventually
+from tests.kube.conftest import WAIT, eventually
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -257,3 +259,25 @@ def test_a_followed_log_ends_after_logs_follow_seconds(org, api, web, settings):
     assert items[-1] == {"end": True}
     assert {item["pod"] for item in items if item.get("text")}  # the backlog came first
     stop(answer)
+
+
+def test_closing_a_followed_log_does_not_wait_for_the_containers_next_line(web, kubesim):
+    """A browser leaving a followed log closes its stream from the event loop, while a
+    reader thread waits for the next line: the close must not wait with it."""
+    status, body = kubesim.admin("POST", f"/clusters/{web.cluster.name}/clock", {"timeFactor": 0})
+    assert status == 200, body  # time stands still: the container writes nothing more
+    pod = Pod.objects.filter(workload_name="web").order_by("name").first()
+    stream = kube_containers.follow_log(
+        web.cluster.kube(), pod.namespace_name, pod.name, "web", tail_lines=1
+    )
+    seen = []
+    reader = threading.Thread(target=lambda: seen.extend(stream), daemon=True)
+    reader.start()
+    eventually(lambda: seen)  # the last line so far; the reader now waits for more
+    closing = threading.Thread(target=stream.close, daemon=True)
+    closing.start()
+    # Before the fix, close waited here for a line that does not come.
+    closing.join(WAIT)
+    reader.join(WAIT)
+    assert not closing.is_alive() and not reader.is_alive()
+    assert len(seen) == 1
