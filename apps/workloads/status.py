@@ -232,7 +232,28 @@ def pods_reason(desired: int, ready: int, troubles: list[tuple[str, str]]) -> st
     """ "2 of 3 pods not ready: CrashLoopBackOff (web-abc), ImagePullBackOff (web-def)":
     each reason with its pods (in the order given), as many as fit in the column, then
     how many pods are left out."""
-    text = f"{max(desired - ready, 0)} of {desired} pods not ready"
+    return _listed(f"{max(desired - ready, 0)} of {desired} pods not ready", troubles)
+
+
+def rollout_reason(progress: str, troubles: list[tuple[str, str]]) -> str:
+    """An updating workload's reason: Kubernetes' own ("ReplicaSet "web-5f…" is
+    progressing."), or, when pods of the rollout cannot start, theirs: "Rolling out;
+    1 pod cannot start: ImagePullBackOff (web-5f…-x2k)" (a rollout that will wait until
+    its deadline says why now, not ten minutes later)."""
+    stuck = [(pod, why) for pod, why in troubles if why not in STARTING]
+    if not stuck:
+        return progress[:REASON_LENGTH]
+    pods = "pod cannot" if len(stuck) == 1 else "pods cannot"
+    return _listed(f"Rolling out; {len(stuck)} {pods} start", stuck)
+
+
+# A pod on its way up, not in trouble (what kubectl's STATUS column shows meanwhile).
+STARTING = frozenset(
+    {"Pending", "ContainerCreating", "PodInitializing", "Running, not ready", "Terminating"}
+)
+
+
+def _listed(text: str, troubles: list[tuple[str, str]]) -> str:
     groups: dict[str, list[str]] = {}
     for pod, why in troubles:
         groups.setdefault(why, []).append(pod)
@@ -264,21 +285,21 @@ def _pod_trouble(pod) -> str:
 
 
 def explain_degraded(cluster, namespaces) -> int:
-    """Give the degraded workloads of these namespaces their pods' reasons (two reads and
-    one write whatever their number); the number changed."""
+    """Give the degraded and updating workloads of these namespaces their pods' reasons
+    (three reads and one write at most, whatever their number); the number changed."""
     from django.db.models import Q
 
     from .models import Pod
 
-    degraded = list(
+    explained = list(
         Workload.objects.filter(
-            cluster=cluster, namespace_name__in=namespaces, status=S.DEGRADED
-        ).only("pk", "namespace_name", "kind", "name", "desired", "ready", "reason")
+            cluster=cluster, namespace_name__in=namespaces, status__in=(S.DEGRADED, S.UPDATING)
+        ).only("pk", "namespace_name", "kind", "name", "status", "desired", "ready", "reason")
     )
-    if not degraded:
+    if not explained:
         return 0
     wanted = Q()
-    for w in degraded:
+    for w in explained:
         wanted |= Q(namespace_name=w.namespace_name, workload_kind=w.kind, workload_name=w.name)
     troubles: dict[tuple, list] = {}
     pods = (
@@ -291,11 +312,26 @@ def explain_degraded(cluster, namespaces) -> int:
     for pod in pods:
         key = (pod.namespace_name, pod.workload_kind, pod.workload_name)
         troubles.setdefault(key, []).append((pod.name, _pod_trouble(pod)))
+    updating = [w.pk for w in explained if w.status == S.UPDATING]
+    # Kubernetes' own words for a rollout (its Progressing condition), read only for the
+    # rows rolling out: the reason column holds the pods' words once they are given.
+    progress = (
+        {
+            pk: _condition(status or {}, "Progressing").get("message", "")
+            for pk, status in Workload.objects.filter(pk__in=updating).values_list(
+                "pk", "manifest__status"
+            )
+        }
+        if updating
+        else {}
+    )
     changed = []
-    for w in degraded:
-        reason = pods_reason(
-            w.desired or 0, w.ready or 0, troubles.get((w.namespace_name, w.kind, w.name), [])
-        )
+    for w in explained:
+        found = troubles.get((w.namespace_name, w.kind, w.name), [])
+        if w.status == S.DEGRADED:
+            reason = pods_reason(w.desired or 0, w.ready or 0, found)
+        else:
+            reason = rollout_reason(progress.get(w.pk, ""), found)
         if reason != w.reason:
             w.reason = reason
             changed.append(w)

@@ -1,6 +1,6 @@
 """A degraded workload's reason quotes its pods' own reasons, bounded by the column."""
 
-from apps.workloads.status import REASON_LENGTH, pods_reason
+from apps.workloads.status import REASON_LENGTH, pods_reason, rollout_reason
 
 
 def test_each_reason_names_its_pods():
@@ -27,3 +27,14 @@ def test_many_pods_are_cut_saying_how_many_are_left_out():
     assert reason.startswith("80 of 80 pods not ready: CrashLoopBackOff (web-")
     shown = reason.count("web-") + reason.count("api-")
     assert reason.endswith(f"… +{80 - shown}")
+
+
+def test_a_rollout_names_only_the_pods_that_cannot_start():
+    starting = [("web-new1", "ContainerCreating"), ("web-new2", "Running, not ready")]
+    assert rollout_reason('ReplicaSet "web-5f" is progressing.', starting) == (
+        'ReplicaSet "web-5f" is progressing.'
+    )
+    stuck = [*starting, ("web-new3", "ImagePullBackOff"), ("web-new4", "CrashLoopBackOff")]
+    assert rollout_reason("", stuck) == (
+        "Rolling out; 2 pods cannot start: ImagePullBackOff (web-new3), CrashLoopBackOff (web-new4)"
+    )

@@ -69,6 +69,35 @@ def test_a_bad_image_shows_its_reason(org, portal, shop, sim):
     assert f"/pods/{pod.pk}/" in listed
 
 
+def test_a_rollout_onto_a_bad_image_says_why_at_once(org, portal, shop, sim):
+    """The rollout waits for its deadline (ten minutes) before Kubernetes calls it stuck;
+    meanwhile the workload says what its new pod is doing, not only "is progressing"."""
+    body = deployment("web")
+    body["spec"]["replicas"] = 2
+    web = _make(org, shop, body)
+    sim.advance(20)
+    assert Workload.objects.get(pk=web.pk).status == "running"
+    k8s.AppsV1Api(shop.cluster.kube().api_client).patch_namespaced_deployment(
+        "web",
+        shop.name,
+        {
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"name": "web", "image": "nginx:doesnotexist"}]}
+                }
+            }
+        },
+    )
+    sim.advance(30, step=5)
+    web = Workload.objects.get(pk=web.pk)
+    stuck = Pod.objects.get(workload_name="web", status="ImagePullBackOff")
+    assert (web.status, web.reason) == (
+        "updating",
+        f"Rolling out; 1 pod cannot start: ImagePullBackOff ({stuck.name})",
+    )
+    assert f"ImagePullBackOff ({stuck.name})" in _page(portal("member"), web)
+
+
 def test_a_failing_readiness_probe_keeps_the_pod_unready_and_the_workload_degraded(
     org, portal, shop, sim
 ):
