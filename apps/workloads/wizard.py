@@ -7,7 +7,6 @@ Errors are keyed by the data's field paths ("containers.0.limits_cpu", "schedule
 portal's forms name their fields the same way (formset prefix, index, field).
 """
 
-import difflib
 import hashlib
 import json
 import re
@@ -18,6 +17,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 
 from apps.core import audit, authz
+from apps.core import diff as textdiff
 from apps.core import yaml as kyaml
 from apps.core.audit import audited
 from apps.core.models import AuditEvent
@@ -424,13 +424,8 @@ def preview(actor, namespace, data: dict, *, workload: Workload | None = None, r
         built.manifest = ordered_like(built.manifest, running_object)
     text = kyaml.dump(built.manifest)
     if live is not None:
-        diff = "".join(
-            difflib.unified_diff(
-                kyaml.dump(running_object).splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                fromfile=_("running"),
-                tofile=_("after the change"),
-            )
+        diff = textdiff.unified(
+            kyaml.dump(running_object), text, fromfile=_("running"), tofile=_("after the change")
         )
     # Inside the audited action a refusal is recorded here: the preview itself succeeded.
     outcome = (
