@@ -173,7 +173,8 @@ def _redeploy(progress, actor, application):
     }
 
     def restart(workload):
-        workload_services.service(workload).patch(actor, workload, body, verb="restart")
+        was = workload_services.pod_template_before(workload)  # for its revision list
+        workload_services.service(workload).patch(actor, workload, body, verb="restart", **was)
         return _("restarting %(kind)s %(name)s")
 
     _each(progress, rollable, _("Restarting the workloads"), restart)

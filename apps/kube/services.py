@@ -158,7 +158,7 @@ class ObjectService:
             self._record(actor, "update", row, source, **detail)
             return row
 
-    def replace_from_yaml(self, actor, row, text: str):
+    def replace_from_yaml(self, actor, row, text: str, **detail):
         with audit.attempt(actor, f"{self.noun}.update", row):
             self.authorize(actor, "change", row)
             obj = self.load(text, namespace=row.namespace_name or None, name=row.name)
@@ -171,7 +171,7 @@ class ObjectService:
                         )
                     }
                 )
-            return self.replace(actor, row, obj, field=YAML, source=YAML)
+            return self.replace(actor, row, obj, field=YAML, source=YAML, **detail)
 
     def patch(self, actor, row, body, *, verb: str, field=NON_FIELD_ERRORS, record=True, **detail):
         """Merge ``body`` into the object (its resourceVersion, if given, is a precondition);

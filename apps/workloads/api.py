@@ -110,10 +110,28 @@ class ImageSerializer(serializers.Serializer):
 
 class RevisionSerializer(serializers.Serializer):
     revision = serializers.IntegerField()
-    name = serializers.CharField()
-    created = serializers.CharField()
-    cause = serializers.CharField()
+    name = serializers.CharField(help_text="The ReplicaSet or ControllerRevision.")
+    created = serializers.CharField(help_text="When Kubernetes created it (RFC 3339).")
+    cause = serializers.CharField(help_text="Its change cause annotation; empty if none.")
     images = serializers.ListField(child=serializers.CharField())
+    changed_by = serializers.CharField(
+        help_text="Who made this revision in the portal, from the audit trail; empty when "
+        "it was made outside the portal (kubectl, a CI tool with its own credentials)."
+    )
+    changed_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When: the audit event's time, or the object's creation time when it was "
+        "made outside the portal.",
+    )
+    change = serializers.CharField(
+        help_text="What made it, in the user's language (e.g. Image set, Rolled back); "
+        "empty when it was made outside the portal."
+    )
+    action = serializers.CharField(
+        help_text="The same as the audit action (workload.create, workload.update, "
+        "workload.set_image, workload.redeploy, workload.restart, workload.rollback); empty "
+        "when it was made outside the portal."
+    )
 
 
 class AutoscalerSerializer(serializers.ModelSerializer):

@@ -7,18 +7,21 @@ image starts an Operation that follows the rollout to its end (``tasks.py``), wh
 what a CI/CD pipeline calling the API waits on.
 """
 
+import hashlib
 import json
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from apps.core import audit, authz, operations
 from apps.core import yaml as kyaml
 from apps.core.audit import audited
-from apps.core.models import Operation
+from apps.core.models import AuditEvent, Operation
 from apps.kube import objects
 from apps.kube.errors import KubeError
 from apps.kube.services import YAML, ObjectService, as_validation_error
@@ -34,6 +37,8 @@ RESTARTED_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 MAX_REPLICAS = 1000
+# The kinds with a rollout and revisions to roll back to.
+ROLLED = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
 
 
 def _claim_templates(obj: dict) -> list[dict]:
@@ -81,11 +86,21 @@ def _guard_workload(actor, obj: dict, target) -> None:
         )
 
 
+def _detail(row: Workload) -> dict:
+    """What a workload's audit events say of it; of a kind with revisions, also the pod
+    template it has after the change (its hash), which is how its revision list names who
+    made each revision (``revisions``)."""
+    detail = {"kind": row.kind, "images": row.images}
+    if row.kind in ROLLED:
+        detail.update(uid=row.uid, pod_template=template_hash(_pod_template(row.manifest)))
+    return detail
+
+
 services = {
     kind: ObjectService(
         WORKLOADS[kind],
         noun="workload",
-        detail=lambda row: {"kind": row.kind, "images": row.images},
+        detail=_detail,
         guard=_guard_workload,
     )
     for kind in K.values
@@ -146,10 +161,25 @@ def replace_yaml(actor, workload: Workload, text: str):
     StatefulSet or DaemonSet (a new generation) returns the Operation following its
     rollout, as an edit in the wizard does; otherwise the workload."""
     before = _generation(workload)
-    workload = service(workload).replace_from_yaml(actor, workload, text)
+    was = pod_template_before(workload)
+    workload = service(workload).replace_from_yaml(actor, workload, text, **was)
     if _generation(workload) != before and followed(workload):
         return follow(actor, workload, "update", record=False)
     return workload
+
+
+def pod_template_before(workload: Workload, live: dict | None = None) -> dict:
+    """The audit detail of a change to the pod template, from the workload before it: the
+    template it had (a change that leaves it as it was makes no revision) and the revision
+    it was at (the change makes a later one)."""
+    if workload.kind not in ROLLED:
+        return {}
+    obj = live or workload.manifest or {}
+    detail = {"pod_template_was": template_hash(_pod_template(obj))}
+    revision = ((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION)
+    if isinstance(revision, str) and revision.isdigit():
+        detail["revision_before"] = int(revision)
+    return detail
 
 
 def _generation(workload: Workload) -> int:
@@ -333,6 +363,7 @@ def follow(actor, workload: Workload, verb: str, *, record: bool = True, **detai
                 lock=lock,
             )
         if record:
+            detail = {**_detail(workload), **detail}
             audit.record(actor, f"workload.{verb}", workload, detail=detail, operation=operation)
     return operation
 
@@ -381,8 +412,9 @@ def redeploy(actor, workload: Workload):
     _rollable(workload)
     stamp = timezone.now().isoformat(timespec="seconds")
     body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_ANNOTATION: stamp}}}}}
+    was = pod_template_before(workload)
     workload = service(workload).patch(actor, workload, body, verb="restart", record=False)
-    return follow(actor, workload, "redeploy")
+    return follow(actor, workload, "redeploy", **was)
 
 
 @audited("workload.set_image")
@@ -407,17 +439,26 @@ def set_image(actor, workload: Workload, *, container: str, image: str, cause: s
         "spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}},
     }
     workload = service(workload).patch(actor, workload, body, verb="image", record=False)
-    return follow(actor, workload, "set_image", container=container, image=image)
+    return follow(
+        actor,
+        workload,
+        "set_image",
+        container=container,
+        image=image,
+        **pod_template_before(workload, live),
+    )
 
 
 def revisions(actor, workload: Workload) -> list[dict]:
-    """The workload's revisions, newest first: number, images, when, change cause, template.
+    """The workload's revisions, newest first: number, images, when, change cause, template,
+    and who made it in the portal (``changed_by``, ``changed_at``, ``change``; see
+    ``_attribute``).
 
     A Deployment's are its ReplicaSets; a StatefulSet's and a DaemonSet's their
     ControllerRevisions. Read live (they are what a rollback goes back to).
     """
     authz.require(actor, "view", workload)
-    if workload.kind not in (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET):
+    if workload.kind not in ROLLED:
         return []
     kube = workload.cluster.kube()
     owner_kind = "ReplicaSet" if workload.kind == K.DEPLOYMENT else "ControllerRevision"
@@ -454,16 +495,115 @@ def revisions(actor, workload: Workload) -> list[dict]:
                 "template": _comparable(template),
             }
         )
-    return sorted(found, key=lambda r: r["revision"], reverse=True)
+    found.sort(key=lambda r: r["revision"], reverse=True)
+    _attribute(workload, found)
+    return found
 
 
 def _comparable(template: dict) -> dict:
-    """A pod template as revisions compare: without the hash Kubernetes adds to its labels."""
+    """A pod template as revisions compare: without the hash Kubernetes adds to its labels
+    (nor a ControllerRevision's ``$patch`` directive, which is not part of the template)."""
     template = json.loads(json.dumps(template))
+    template.pop("$patch", None)
     labels = (template.get("metadata") or {}).get("labels") or {}
     labels.pop("pod-template-hash", None)
     labels.pop("controller-revision-hash", None)
     return template
+
+
+def template_hash(template: dict) -> str:
+    """A short hash of a pod template, the same for a ReplicaSet's or a ControllerRevision's
+    copy of it as for the workload's own."""
+    text = json.dumps(_comparable(template or {}), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _pod_template(obj: dict) -> dict:
+    """A Deployment's, StatefulSet's or DaemonSet's pod template."""
+    spec = (obj or {}).get("spec") if isinstance(obj, dict) else None
+    return (spec.get("template") if isinstance(spec, dict) else None) or {}
+
+
+# The audited actions that give a workload a new pod template, as its revisions say them.
+CHANGES = {
+    "workload.create": pgettext_lazy("a revision's change", "Created"),
+    "workload.update": pgettext_lazy("a revision's change", "Edited"),
+    "workload.set_image": pgettext_lazy("a revision's change", "Image set"),
+    "workload.redeploy": pgettext_lazy("a revision's change", "Redeployed"),
+    "workload.restart": pgettext_lazy("a revision's change", "Redeployed"),  # an application's
+    "workload.rollback": pgettext_lazy("a revision's change", "Rolled back"),
+}
+# How far apart an event without a template hash (recorded before hashes were) and the
+# ReplicaSet it made may be, by the cluster's clock, for one to be taken as the other's.
+LEGACY_WINDOW = (timedelta(seconds=5), timedelta(seconds=2))
+
+
+def _attribute(workload: Workload, found: list[dict]) -> None:
+    """Name who made each revision in the portal, from the audit trail (one query).
+
+    A revision is the pod template of the successful template-changing event (``CHANGES``)
+    that recorded the same template hash: the latest such event later than those of the
+    revisions before it, and not before a revision made outside the portal that came after
+    the revision the workload was at when the event was recorded (then it is that outside
+    change that brought the template back). A rollback brings an old ReplicaSet back under
+    a new number, with its old creation time: the hash finds its event all the same. An
+    event recorded before events carried a hash is matched by time, to a revision created
+    within seconds of it. Any other revision was made outside the portal: ``changed_by``
+    is empty, ``changed_at`` its creation time.
+    """
+    if not found:
+        return
+    events = list(
+        AuditEvent.objects.filter(
+            target_type=f"{Workload._meta.app_label}.{Workload._meta.model_name}",
+            target_id=str(workload.pk),
+            action__in=list(CHANGES),
+            result=AuditEvent.Result.SUCCESS,
+        )
+        .order_by("created", "pk")
+        .values_list("actor_name", "action", "created", "detail")
+    )
+    offset = timedelta(seconds=workload.cluster.clock_offset or 0)
+    candidates = []
+    for actor_name, action, created, detail in events:
+        detail = detail if isinstance(detail, dict) else {}
+        if detail.get("uid", workload.uid) != workload.uid:
+            continue  # a workload of the same name before this one
+        if "pod_template" in detail and detail.get("pod_template_was") == detail["pod_template"]:
+            continue  # a change that left the pod template as it was
+        candidates.append((actor_name, action, created, detail))
+    outside = set()
+    last = -1
+    for revision in sorted(found, key=lambda r: r["revision"]):
+        number, chosen = revision["revision"], None
+        fingerprint = template_hash(revision["template"])
+        born = parse_datetime(revision["created"] or "")
+        for index in range(len(candidates) - 1, last, -1):
+            _name, action, created, detail = candidates[index]
+            if "pod_template" in detail:
+                if detail["pod_template"] != fingerprint:
+                    continue
+                # a create comes before every revision
+                before = detail.get("revision_before", 0 if action == "workload.create" else None)
+                if isinstance(before, int) and (
+                    before >= number or any(before < n < number for n in outside)
+                ):
+                    continue
+            elif born is None or not (
+                born - LEGACY_WINDOW[0] <= created + offset <= born + LEGACY_WINDOW[1]
+            ):
+                continue
+            chosen = index
+            break
+        if chosen is None:
+            outside.add(number)
+            revision.update(changed_by="", changed_at=born, change="", action="")
+            continue
+        last = chosen
+        actor_name, action, created, _ = candidates[chosen]
+        revision.update(
+            changed_by=actor_name, changed_at=created, change=CHANGES[action], action=action
+        )
 
 
 @audited("workload.rollback")
@@ -483,8 +623,10 @@ def rollback(actor, workload: Workload, revision: int):
     template = listed[revision]["template"]
     # A JSON patch: the whole template is replaced, as kubectl's undo does.
     body = [{"op": "replace", "path": "/spec/template", "value": template}]
+    was = pod_template_before(workload)
     workload = service(workload).patch(actor, workload, body, verb="undo", record=False)
-    return follow(actor, workload, "rollback", revision=revision, images=listed[revision]["images"])
+    images = listed[revision]["images"]
+    return follow(actor, workload, "rollback", revision=revision, images=images, **was)
 
 
 # --- pods -----------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
 from apps.configs.forms import YamlCreateForm
-from apps.core import authz
+from apps.core import authz, diff
+from apps.core import yaml as kyaml
 from apps.core.views import (
     ObjectActionView,
     ObjectDeleteView,
@@ -89,6 +90,11 @@ class WorkloadView(ObjectDetailView):
             revisions = services.revisions(user, workload)
         except ValidationError:
             revisions = []
+        if revisions:
+            # each earlier revision's pod template against the running one's, side by side
+            running = kyaml.dump(revisions[0]["template"])
+            for revision in revisions[1:]:
+                revision["compare"] = diff.side_by_side(kyaml.dump(revision["template"]), running)
         autoscaler = autoscaling.autoscaler_of(workload) if workload.scalable else None
         pods = list(workload.pods().select_related("cluster")[:200])
         usage, total = containers.usage_rows(user, pods)

@@ -507,7 +507,10 @@ def update(actor, workload: Workload, data: dict, *, resource_version: str = "")
     if errors:
         raise ValidationError(errors)
     before = (live.get("metadata") or {}).get("generation")
-    workload = services[workload.kind].replace(actor, workload, built.manifest, source="wizard")
+    was = workload_services.pod_template_before(workload, live)
+    workload = services[workload.kind].replace(
+        actor, workload, built.manifest, source="wizard", **was
+    )
     after = ((workload.manifest or {}).get("metadata") or {}).get("generation")
     if after != before and workload_services.followed(workload):
         # a new pod template or replica count rolls out: followed like a new image
