@@ -175,7 +175,7 @@ class AuditEvent(models.Model):
     # Names are copied so that the record survives the deletion of what it names.
     actor_name = models.CharField(_("actor"), max_length=150, blank=True, db_index=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)
-    target_type = models.CharField(_("target type"), max_length=100, blank=True, db_index=True)
+    target_type = models.CharField(_("target type"), max_length=100, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     target_name = models.CharField(_("target"), max_length=255, blank=True)
     project = models.ForeignKey(
@@ -213,7 +213,11 @@ class AuditEvent(models.Model):
         ordering = ["-created", "-pk"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        indexes = [models.Index(fields=["result", "-created"], name="core_audit_result")]
+        indexes = [
+            models.Index(fields=["result", "-created"], name="core_audit_result"),
+            # One object's history (a workload's revisions name who made each one).
+            models.Index(fields=["target_type", "target_id", "-created"], name="core_audit_target"),
+        ]
 
     def __str__(self):
         return f"{self.actor_name} {self.action} {self.target_name}"
