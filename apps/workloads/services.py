@@ -621,8 +621,17 @@ def rollback(actor, workload: Workload, revision: int):
     if revision == max(listed):
         _refuse(_("Revision %(n)s is the one running.") % {"n": revision}, "revision")
     template = listed[revision]["template"]
-    # A JSON patch: the whole template is replaced, as kubectl's undo does.
-    body = [{"op": "replace", "path": "/spec/template", "value": template}]
+    # A JSON patch: the whole template is replaced, as kubectl's undo does. The change
+    # cause says so: left alone, the last change's ("image web=…") would be copied onto
+    # the revision brought back, which runs something else.
+    cause = f"rollback to revision {revision}"
+    annotations = ((workload.manifest or {}).get("metadata") or {}).get("annotations")
+    body = [
+        {"op": "replace", "path": "/spec/template", "value": template},
+        {"op": "add", "path": "/metadata/annotations/kubernetes.io~1change-cause", "value": cause}
+        if annotations
+        else {"op": "add", "path": "/metadata/annotations", "value": {CHANGE_CAUSE: cause}},
+    ]
     was = pod_template_before(workload)
     workload = service(workload).patch(actor, workload, body, verb="undo", record=False)
     images = listed[revision]["images"]

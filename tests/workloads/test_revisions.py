@@ -109,6 +109,7 @@ def test_each_revision_names_who_made_it_what_they_did_and_compares(
         (2, ["nginx:1.28"], "projadmin", "Image set", "workload.set_image"),
     ]
     assert [r["changed_at"] for r in listed] == [rolled_back.created, image_set.created]
+    assert [r["cause"] for r in listed] == ["rollback to revision 1", "image web=nginx:1.28"]
 
     # the page
     page = portal("member").get(f"/workloads/{web.pk}/").content.decode()
