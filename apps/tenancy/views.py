@@ -143,6 +143,15 @@ class ProjectView(ObjectDetailView):
 class ProjectCreateView(ServiceFormView):
     form_class = forms.ProjectForm
     title = _("New project")
+    audit_action, audit_model = "project.create", Project
+
+    @classmethod
+    def may_open(cls, request) -> bool:
+        # Only whoever may add a project somewhere (a department's admins, cloud admins):
+        # the others get the 403 page, for the form as for a POST.
+        return authz.is_cloud_admin(request.user) or (
+            Department.objects.restrict(request.user, "add_project").exists()
+        )
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}

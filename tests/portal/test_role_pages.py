@@ -27,6 +27,7 @@ PAGES = {
     "/clusters/add/sandbox/": CLOUD_ADMIN,
     "/storage/classes/add/": CLOUD_ADMIN,
     "/departments/add/": CLOUD_ADMIN,
+    "/projects/add/": {"admin", "deptadmin"},  # whoever may add a project to a department
     "/configmaps/": EVERYONE,
     "/secrets/": EVERYONE,
     "/pods/": EVERYONE,
@@ -76,6 +77,33 @@ def test_a_refused_post_to_a_cloud_admin_page_is_audited(portal):
         "finance",
     )
     assert event.reason == "Only cloud administrators may do this."
+
+
+def test_the_new_project_form_is_refused_to_a_member_as_its_post_is(org, portal):
+    from apps.core.models import AuditEvent
+    from apps.tenancy.models import Project
+
+    member = portal("member")
+    response = member.get("/projects/add/")
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "Not allowed" in page and 'name="department"' not in page
+    response = member.post("/projects/add/", {"department": org.engineering.pk, "name": "mine"})
+    assert response.status_code == 403
+    assert not Project.objects.filter(name="mine").exists()
+    event = AuditEvent.objects.get(action="project.create", result="failure")
+    assert (event.actor_name, event.target_name, event.target_type) == (
+        "member",
+        "mine",
+        "tenancy.project",
+    )
+    assert event.reason == "Your role does not include this page."
+
+    # A department's admin gets the form, offering their department.
+    response = portal("deptadmin").get(f"/projects/add/?department={org.engineering.pk}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="department"' in page and f'value="{org.engineering.pk}" selected' in page
 
 
 def test_pages_link_to_a_cluster_only_for_those_who_may_open_it(org, portal):
