@@ -69,7 +69,9 @@ def cancel_operation(actor, operation: Operation) -> Operation:
         if not changed:
             raise ValidationError(_("This operation has already finished."))
         operation.refresh_from_db()
-        audit.record(actor, "operation.cancel", operation, project=operation.project)
+        audit.record(
+            actor, "operation.cancel", operation, project=operation.project, operation=operation
+        )
     operations.cancelled(operation)
     return operation
 

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from apps.core import operations
 from apps.core.logging import ContextFilter
-from apps.core.models import Operation
+from apps.core.models import AuditEvent, Operation
 from apps.core.operations import log_lines
 from kcsportal.celery import app
 
@@ -113,6 +113,24 @@ def test_cancelling_stops_the_task_at_its_next_step(org, api):
 
     again = api("admin").post(f"/api/v1/operations/{operation.pk}/cancel/")
     assert again.status_code == 400
+
+
+def test_the_cancel_is_audited_with_the_operation_it_cancelled(org, portal, api):
+    other = Operation.objects.create(kind="diagnostics", actor=org.admin)
+    operation = Operation.objects.create(kind="diagnostics", actor=org.admin)
+    response = portal("admin").post(f"/operations/{operation.pk}/cancel/")
+    assert response.status_code == 302
+    operation.refresh_from_db()
+    assert operation.status == "cancelled"
+    event = AuditEvent.objects.get(action="operation.cancel")
+    assert (event.result, event.operation, event.target_id) == (
+        "success",
+        operation,
+        str(operation.pk),
+    )
+    # What an operator reads: the event names the operation it cancelled.
+    [listed] = api("admin").get("/api/v1/audit-events/?action=operation.cancel").json()["results"]
+    assert listed["operation"] == operation.pk != other.pk
 
 
 def test_member_cannot_cancel_others_operations(org, api):
