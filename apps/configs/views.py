@@ -56,6 +56,17 @@ class KeyValueEditorMixin:
         )
         return self.render_to_response(self.get_context_data(form=form))
 
+    def audit_reason(self, form) -> str:
+        # The rows' errors too (keys, never values): a form refused for its rows alone.
+        reason = super().audit_reason(form)
+        rows = getattr(form, "rows", None)
+        if rows is None or not rows.is_bound:
+            return reason
+        found = [*rows.non_form_errors()]
+        for index, errors in enumerate(rows.errors):
+            found += [f"{index + 1}. {field}: {', '.join(e)}" for field, e in errors.items()]
+        return "; ".join(filter(None, [reason, *map(str, found)]))
+
     def _editor_kwargs(self):
         kwargs = self.get_form_kwargs()
         for name in ("data", "files", "initial", "prefix"):
@@ -98,6 +109,8 @@ class ConfigMapView(ObjectDetailView):
 class ConfigMapCreateView(KeyValueEditorMixin, ServiceFormView):
     form_class = forms.ConfigMapForm
     title = _("New ConfigMap")
+    needs = authz.Perm.OPERATE
+    audit_action, audit_model = "configmap.create", ConfigMap
     extra_rows = 2
 
     def get_cancel_url(self):
@@ -155,6 +168,7 @@ class ConfigMapYamlView(ObjectYamlView):
 
 class YamlCreateView(ServiceFormView):
     form_class = forms.YamlCreateForm
+    needs = authz.Perm.OPERATE
     kind = ""
 
     def get_form_kwargs(self):
@@ -167,6 +181,7 @@ class YamlCreateView(ServiceFormView):
 class ConfigMapYamlCreateView(YamlCreateView):
     title = _("New ConfigMap from YAML")
     kind = "ConfigMap"
+    audit_action, audit_model = "configmap.create", ConfigMap
 
     def get_cancel_url(self):
         return reverse("portal:configmap_list")
@@ -242,6 +257,7 @@ class SecretRevealView(SecretView):
 
 class SecretTypeChoiceView(PortalView, TemplateView):
     template_name = "configs/secret_type.html"
+    needs = authz.Perm.OPERATE
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -260,6 +276,8 @@ def _secret_values(form) -> dict:
 
 class SecretCreateView(KeyValueEditorMixin, ServiceFormView):
     extra_rows = 2
+    needs = authz.Perm.OPERATE
+    audit_action, audit_model = "secret.create", Secret
 
     def dispatch(self, request, *args, kind, **kwargs):
         if kind not in forms.CREATE_FORMS:
@@ -366,6 +384,7 @@ class SecretYamlRevealView(SecretYamlView):
 class SecretYamlCreateView(YamlCreateView):
     title = _("New Secret from YAML")
     kind = "Secret"
+    audit_action, audit_model = "secret.create", Secret
 
     def get_initial(self):
         return {

@@ -261,6 +261,10 @@ class ServiceFormView(PortalView, FormView):
     def audit_target(self):
         return None
 
+    def audit_reason(self, form) -> str:
+        """Why the form was refused, as the audit trail records it."""
+        return audit.errors_reason(form.errors)
+
     def form_invalid(self, form):
         if self.request.method == "POST" and self.audit_action and not self._refused:
             audit.refused(
@@ -269,7 +273,7 @@ class ServiceFormView(PortalView, FormView):
                 self.audit_target(),
                 model=self.audit_model,
                 name=str(form.data.get("name", "")),
-                reason=audit.errors_reason(form.errors),
+                reason=self.audit_reason(form),
             )
         return super().form_invalid(form)
 

@@ -29,6 +29,70 @@ def test_a_refused_permission_is_one_failed_event(org, portal, shop, lab):
     assert event.project == org.data  # data-lab's admins see who tried
 
 
+CREATE_PAGES = {
+    "/configmaps/add/": ("configmap.create", "configs.configmap"),
+    "/configmaps/add/yaml/": ("configmap.create", "configs.configmap"),
+    "/secrets/add/opaque/": ("secret.create", "configs.secret"),
+    "/secrets/add/tls/": ("secret.create", "configs.secret"),
+    "/secrets/add/yaml/": ("secret.create", "configs.secret"),
+}
+
+
+def test_a_create_refused_for_the_role_is_audited_on_every_create_page(org, portal, shop):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user("nobody")  # in no project: no configuration centre
+    org.users["nobody"] = get_user_model().objects.get(username="nobody")
+    client = portal("nobody")
+    assert client.get("/secrets/add/").status_code == 403
+    seen = []
+    for url, (action, target_type) in CREATE_PAGES.items():
+        assert client.get(url).status_code == 403, url
+        response = client.post(url, {"namespace": shop.pk, "name": "leak", "yaml": ""})
+        assert response.status_code == 403, url
+        [event] = [e for e in failures(action) if e.pk not in seen]
+        assert (event.actor_name, event.target_type, event.reason) == (
+            "nobody",
+            target_type,
+            "Your role does not include this page.",
+        ), url
+        if "yaml" not in url:
+            assert event.target_name == "leak", url
+        seen.append(event.pk)
+    assert not ConfigMap.objects.filter(name="leak").exists()
+
+
+def test_a_create_form_refused_before_the_service_is_audited(org, portal, shop, lab):
+    client = portal("member")  # not in data-lab's namespace
+    response = client.post(
+        "/secrets/add/opaque/",
+        {
+            "namespace": lab.pk,
+            "name": "leak",
+            "data-TOTAL_FORMS": "1",
+            "data-INITIAL_FORMS": "0",
+            "data-0-key": "k",
+            "data-0-value": "v",
+        },
+    )
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    [event] = failures("secret.create")
+    assert (event.actor_name, event.target_name, event.target_type) == (
+        "member",
+        "leak",
+        "configs.secret",
+    )
+    assert event.reason.startswith("namespace: Select a valid choice")
+    # Refused for its rows alone: their errors are the reason (keys, never values).
+    rows = {"data-TOTAL_FORMS": "2", "data-INITIAL_FORMS": "0"}
+    rows.update({"data-0-key": "k", "data-0-value": "one", "data-1-key": "k", "data-1-value": "2"})
+    response = client.post("/configmaps/add/", {"namespace": shop.pk, "name": "cfg", **rows})
+    assert response.status_code == 200 and "The key k is used twice." in response.content.decode()
+    [event] = failures("configmap.create")
+    assert (event.target_name, event.reason) == ("cfg", "The key k is used twice.")
+    assert not ConfigMap.objects.filter(name="cfg").exists()
+
+
 def test_api_refusals_before_the_service_are_audited(org, api, shop, lab):
     configmap = services.create_configmap(org.admin, namespace=lab, name="lab-cfg", data={})
     client = api("member")
