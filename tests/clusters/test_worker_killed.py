@@ -6,12 +6,16 @@ resumes it from its last completed step, or fails it with the reason. Either way
 its lock is released, and the portal shows the node or cluster as kubectl does.
 """
 
+from datetime import timedelta
+
 import kubernetes.client as k8s
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from apps.clusters import services
 from apps.clusters.models import Cluster, Node
+from apps.core import operations
 from apps.core.models import AuditEvent, Operation
 from apps.core.operations import log_lines
 from tests.clusters.helpers import running_cluster, unique_name
@@ -212,3 +216,114 @@ def test_create_that_cannot_resume_fails_and_can_be_retried_or_deleted(
     cluster.refresh_from_db()
     assert cluster.status == "deleted"
     assert kubesim.admin("GET", f"/clusters/{cluster.name}")[0] == 404
+
+
+def test_drain_cancelled_after_its_worker_is_killed_can_be_retried(org, run_tasks, broker, portal):  # noqa: F811
+    cluster, node, operation, policy = _mid_drain(org, run_tasks, broker)
+
+    response = portal("admin").post(f"/operations/{operation.pk}/cancel/")
+    assert response.status_code == 302
+    operation.refresh_from_db()
+    assert operation.status == "cancelled" and operation.finished is not None
+    assert _unlocked(cluster)
+    event = AuditEvent.objects.get(action="operation.cancel")
+    assert (event.result, event.operation) == ("success", operation)
+    assert reap_later() == {"resumed": [], "failed": []}  # cancelled: not an orphan
+
+    # The node as Kubernetes has it, re-read when the cancel ended the drain: cordoned
+    # (the drain got that far), the pod the budget held still there.
+    node.refresh_from_db()
+    live = kubectl(cluster, "get", "node", "worker-1")
+    assert node.schedulable is False and live["spec"]["unschedulable"] is True
+    page = portal("admin").get(node.get_absolute_url()).content.decode()
+    assert f'action="/nodes/{node.pk}/uncordon/"' in page  # the portal shows it cordoned
+    pods = kubectl(cluster, "get", "pods", "-A", "--field-selector", "spec.nodeName=worker-1")
+    assert "held" in {p["metadata"]["name"] for p in pods["items"]}
+
+    # The cluster's lock is free: the drain is asked again, and ends.
+    policy.delete_namespaced_pod_disruption_budget("held", "default")
+    worker = broker.worker()
+    retry = services.drain(org.admin, node, force=True)
+    wait_for(lambda: finished(retry), "the drain asked again to end", worker=worker)
+    assert retry.status == "succeeded", (retry.error, log_lines(retry))
+    assert _unlocked(cluster)
+    pods = kubectl(cluster, "get", "pods", "-A", "--field-selector", "spec.nodeName=worker-1")
+    assert {p["metadata"]["name"] for p in pods["items"]} & {"free", "held"} == set()
+    node.refresh_from_db()
+    assert node.schedulable is False
+    operation.refresh_from_db()
+    assert operation.status == "cancelled"  # the killed attempt's message did not revive it
+
+
+def test_an_operation_no_worker_takes_up_is_queued_again_then_runs(org, run_tasks, broker):  # noqa: F811
+    """Queued, with no worker to take it up (no heartbeat ever): within its bound the reaper
+    leaves it; after OPERATION_PENDING_TIMEOUT it queues it again, and a worker that comes
+    runs that attempt (the first message, delivered too, does nothing)."""
+    with eagerly():
+        cluster = running_cluster(run_tasks, org.admin, workers=1)
+    operation = services.scale_out(org.admin, cluster, workers=1)
+    first_task = operation.task_id
+    operation.refresh_from_db()
+    assert (operation.status, operation.started, operation.heartbeat) == ("pending", None, None)
+    assert reap_later() == {"resumed": [], "failed": []}  # within its bound: just queued
+
+    pending = operations.setting("OPERATION_PENDING_TIMEOUT")
+    assert operations.reap(now=timezone.now() + timedelta(seconds=pending + 1)) == {
+        "resumed": [operation.pk],
+        "failed": [],
+    }
+    operation.refresh_from_db()
+    assert (operation.status, operation.resumes) == ("pending", 1)
+    assert operation.task_id != first_task
+    assert any("No worker took this operation up by" in line for line in log_lines(operation))
+    assert AuditEvent.objects.filter(action="operation.resume", operation=operation).exists()
+    with pytest.raises(ValidationError, match="still running"):  # the lock is still held
+        services.scale_out(org.admin, cluster, workers=1)
+
+    worker = broker.worker()
+    wait_for(lambda: finished(operation), "the queued-again scale-out to end", worker=worker)
+    assert operation.status == "succeeded", (operation.error, log_lines(operation))
+    # One attempt ran: the first message found the operation taken over.
+    assert sum("Adding worker nodes" in line for line in log_lines(operation)) == 1
+    assert _unlocked(cluster)
+    nodes = kubectl(cluster, "get", "nodes")["items"]
+    assert len(nodes) == 3
+    cluster.refresh_from_db()
+    assert (cluster.status, cluster.nodes_total) == ("running", 3)
+
+
+def test_an_operation_no_worker_ever_takes_up_is_failed_and_unlocks(org, run_tasks, settings):
+    """Queued again OPERATION_MAX_RESUMES times and still not taken up: failed, with the
+    reason, and its lock released (here no broker delivers it at all)."""
+    cluster = running_cluster(run_tasks, org.admin, workers=1)
+    settings.OPERATION_MAX_RESUMES = 1
+    operation = services.scale_out(org.admin, cluster, workers=1)  # never sent
+    bound = timedelta(seconds=operations.setting("OPERATION_PENDING_TIMEOUT"))
+    second = timedelta(seconds=1)
+    assert operations.reap(now=timezone.now() + bound - second) == {"resumed": [], "failed": []}
+    later = timezone.now() + bound + second
+    assert operations.reap(now=later) == {"resumed": [operation.pk], "failed": []}
+    # Queued again: its bound starts anew from then.
+    operation.refresh_from_db()
+    requeued = operation.heartbeat
+    assert (operation.status, operation.resumes) == ("pending", 1)
+    assert operations.reap(now=requeued + bound - second) == {"resumed": [], "failed": []}
+    assert operations.reap(now=requeued + bound + second) == {
+        "resumed": [],
+        "failed": [operation.pk],
+    }
+
+    operation.refresh_from_db()
+    assert operation.status == "failed" and operation.finished is not None
+    assert operation.error == (
+        "No worker took this operation up (attempt 2); it is not queued again."
+    )
+    assert log_lines(operation)[-1].endswith(f"Failed: {operation.error}")
+    started = AuditEvent.objects.get(action="cluster.scale_out", operation=operation)
+    assert (started.result, started.reason) == ("failure", operation.error)
+    assert _unlocked(cluster)
+    cluster.refresh_from_db()
+    assert cluster.status == "running"  # its scale-out failed; the cluster works on
+    again = run_tasks(services.scale_out, org.admin, cluster, workers=1)
+    again.refresh_from_db()
+    assert again.status == "succeeded", (again.error, log_lines(again))
