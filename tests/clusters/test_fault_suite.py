@@ -9,21 +9,28 @@ worker while Kubernetes stays flaky (a seeded share of its answers fail). Each e
 succeeded or failed with the reason, no lock is left, the audit trail records the start
 and the resumption, and the portal shows what Kubernetes has.
 
-The application operations (import, stop, start, redeploy, delete) run each under two of
-the faults, every fault covered, and a workload's redeploy and rollback under one each (a
-bounded suite; set_image is the rollout scene above): the operation is queued, the fault
-switched on, then a worker takes it, meets the fault and is killed; the resumed attempt
-ends as above, with the application and kubectl agreeing.
+The application operations (create with workloads, import, stop, start, redeploy,
+delete) run each under two of the faults, every fault covered, and a workload's redeploy
+and rollback under one each (a bounded suite; set_image is the rollout scene above): the
+operation is queued, the fault switched on, then a worker takes it, meets the fault and is
+killed; the resumed attempt ends as above, with the application and kubectl agreeing.
+
+An application create whose request meets the fault (500, 429, refused connections) says
+"Kubernetes is unavailable, try again", leaves no row, operation or object behind, and
+works when asked again.
 """
 
+import types
 from pathlib import Path
 
 import kubernetes.client as k8s
 import pytest
+from django.core.exceptions import ValidationError
 
 from apps.applications import services as app_services
 from apps.applications import tasks as app_tasks
 from apps.applications.models import Application
+from apps.applications.models import Import as ImportRecord
 from apps.clusters import services, tasks
 from apps.clusters.models import Cluster, Node
 from apps.core.models import AuditEvent, Operation
@@ -437,6 +444,47 @@ class Import(AppScene):
         assert eventually(lambda: (app := self.application()) and app.workload_count == 1)
 
 
+class CreateApp(AppScene):
+    """A new application with a workload and its Service (the portal's "create with
+    workloads"): the Application object at once, the rest as the operation."""
+
+    imported = False
+    workloads = [
+        {
+            "workload": {
+                "kind": "Deployment",
+                "name": "web",
+                "replicas": 2,
+                "containers": [{"name": "web", "image": "nginx:1.27"}],
+                "ports": [{"port": 80, "name": "http"}],
+            },
+            "service": {
+                "type": "ClusterIP",
+                "ports": [{"name": "http", "protocol": "TCP", "port": 80, "target_port": "http"}],
+            },
+        }
+    ]
+
+    def start(self):
+        _application, operation = app_services.create_with_workloads(
+            self.org.admin, self.shop, name="web-app", workloads=self.workloads
+        )
+        return operation
+
+    def check(self, operation):
+        live = kubectl(self.cluster, "get", "deployment,service", "-n", "shop")
+        names = {(o["kind"], o["metadata"]["name"]) for o in live["items"]}
+        assert {("Deployment", "web"), ("Service", "web")} <= names
+        apps = kubectl(self.cluster, "get", "applications.app.k8s.io", "-n", "shop")
+        assert "web-app" in {a["metadata"]["name"] for a in apps["items"]}
+        wait_for(lambda: _available(self.cluster) == 2, "the created pods")
+        assert eventually(lambda: (app := self.application()) and app.workload_count == 1)
+        # One of each: no row left over from the attempt the dead worker ran.
+        assert Application.objects.filter(name="web-app").count() == 1
+        [record] = ImportRecord.objects.filter(namespace=self.shop)
+        assert (record.operation, record.applied) == (operation, 3)
+
+
 class Stop(AppScene):
     def start(self):
         return app_services.stop(self.org.admin, self.app)
@@ -522,6 +570,7 @@ class WorkloadRollback(WorkloadRedeploy):
 
 
 APP_SCENES = {
+    "create": CreateApp,
     "workload-redeploy": WorkloadRedeploy,
     "workload-rollback": WorkloadRollback,
     "import": Import,
@@ -533,6 +582,8 @@ APP_SCENES = {
 # Each application operation under two faults, each fault under at least one; the
 # workload operations other than set_image (the "rollout" scene above) under one each.
 APP_CASES = [
+    ("create", "503"),
+    ("create", "refused"),
     ("import", "503"),
     ("import", "refused"),
     ("stop", "429"),
@@ -588,4 +639,71 @@ def test_application_operation_under_faults_survives_its_worker(
     assert (operation.kind, "success") in actions, actions
     if operation.resumes:
         assert ("operation.resume", "success") in actions
+    scene.check(operation)
+
+
+# -- an application created while Kubernetes is down --------------------------------------
+
+UNAVAILABLE = "Kubernetes is unavailable"
+DOWN = {
+    "500": {"error_rate": 1.0, "error_code": 500},
+    "429": {"error_rate": 1.0, "error_code": 429, "retry_after": 1},
+    "refused": {"refuse": True},
+}
+
+
+@pytest.mark.parametrize("fault", list(DOWN))
+def test_application_create_while_kubernetes_is_down_then_retried(
+    fault, org, run_tasks, kubesim, portal, api, monkeypatch
+):
+    """The request meets the fault (before any operation): the user reads "Kubernetes is
+    unavailable, try again", nothing is left half-written, and the same create works once
+    Kubernetes answers."""
+    from apps.kube import client as kube_client
+
+    monkeypatch.setattr(tasks, "POLL", 0.05)
+    scene = CreateApp(org, run_tasks, kubesim)
+    scene.prepare()
+    # The client's backoff, recorded rather than slept.
+    monkeypatch.setattr(kube_client, "time", types.SimpleNamespace(sleep=lambda seconds: None))
+    _faults(kubesim, scene.name, DOWN[fault])
+    try:
+        # The portal's form (an application without workloads yet) ...
+        page = portal("admin").post(
+            "/applications/add/", {"namespace": scene.shop.pk, "name": "empty"}
+        )
+        assert page.status_code == 200 and UNAVAILABLE in page.content.decode()
+        # ... the API ...
+        answer = api("admin").post(
+            "/api/v1/applications/",
+            {"namespace": scene.shop.pk, "name": "empty"},
+            format="json",
+        )
+        assert answer.status_code == 503 and UNAVAILABLE in str(answer.json()), answer.content
+        # ... and with its workloads.
+        with pytest.raises(ValidationError) as refused:
+            scene.start()
+        assert UNAVAILABLE in " ".join(refused.value.messages)
+    finally:
+        _faults(kubesim, scene.name, {})
+
+    # Nothing half-written: no row, no operation, nothing in Kubernetes.
+    assert not Application.objects.exists()
+    assert not ImportRecord.objects.exists()
+    assert not Operation.objects.filter(kind="application.create").exists()
+    live = kubectl(scene.cluster, "get", "deployments,services", "-n", "shop")
+    assert live["items"] == []
+    apps = kubectl(scene.cluster, "get", "applications.app.k8s.io", "-n", "shop")
+    assert apps["items"] == []
+    failures = AuditEvent.objects.filter(action="application.create", result="failure")
+    assert failures.count() == 3
+    assert all(UNAVAILABLE in event.reason for event in failures), [e.reason for e in failures]
+
+    # Kubernetes answers again: the same create works.
+    page = portal("admin").post("/applications/add/", {"namespace": scene.shop.pk, "name": "empty"})
+    assert page.status_code == 302, page.content.decode()[:2000]
+    assert Application.objects.filter(name="empty", namespace_name="shop").exists()
+    operation = run_tasks(scene.start)
+    operation.refresh_from_db()
+    assert operation.status == "succeeded", (operation.error, log_lines(operation))
     scene.check(operation)
