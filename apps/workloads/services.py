@@ -536,6 +536,7 @@ CHANGES = {
 # How far apart an event without a template hash (recorded before hashes were) and the
 # ReplicaSet it made may be, by the cluster's clock, for one to be taken as the other's.
 LEGACY_WINDOW = (timedelta(seconds=5), timedelta(seconds=2))
+HISTORY_EVENTS = 1000
 
 
 def _attribute(workload: Workload, found: list[dict]) -> None:
@@ -553,17 +554,19 @@ def _attribute(workload: Workload, found: list[dict]) -> None:
     """
     if not found:
         return
-    events = list(
-        AuditEvent.objects.filter(
-            target_type=f"{Workload._meta.app_label}.{Workload._meta.model_name}",
-            target_id=str(workload.pk),
-            action__in=list(CHANGES),
-            result=AuditEvent.Result.SUCCESS,
-        )
-        .order_by("created", "pk")
-        .values_list("actor_name", "action", "created", "detail")
-    )
     offset = timedelta(seconds=workload.cluster.clock_offset or 0)
+    events = AuditEvent.objects.filter(
+        target_type=f"{Workload._meta.app_label}.{Workload._meta.model_name}",
+        target_id=str(workload.pk),
+        action__in=list(CHANGES),
+        result=AuditEvent.Result.SUCCESS,
+    )
+    # The latest only: a pipeline's thousands of set-images over a year are not all read
+    # for the ten revisions Kubernetes keeps (each is one of the latest changes).
+    events = events.order_by("-created", "-pk").values_list(
+        "actor_name", "action", "created", "detail"
+    )[:HISTORY_EVENTS]
+    events = list(reversed(events))
     candidates = []
     for actor_name, action, created, detail in events:
         detail = detail if isinstance(detail, dict) else {}
