@@ -358,6 +358,52 @@ def create_secret(
     return secrets.create(actor, namespace, body)
 
 
+def may_create_secret(actor, namespace) -> bool:
+    """Whether ``actor`` may create Secrets in ``namespace`` (a form offers the button)."""
+    return not namespace.is_terminating and authz.can(actor, "work", namespace)
+
+
+def free_secret_name(namespace, base: str = "regcred") -> str:
+    """``base``, or ``base-2``, ``base-3``... : the first name no Secret in ``namespace`` has
+    (as far as the inventory knows; one query)."""
+    taken = set(
+        Secret.objects.filter(
+            cluster_id=namespace.cluster_id,
+            namespace_name=namespace.name,
+            name__startswith=base,
+        ).values_list("name", flat=True)
+    )
+    number = 1
+    while (name := base if number == 1 else f"{base}-{number}") in taken:
+        number += 1
+    return name
+
+
+@audited("secret.create", Secret)
+def create_registry_secret(
+    actor, namespace, *, name: str, server: str, username: str, password: str, email: str = ""
+) -> Secret:
+    """Registry credentials for one registry: a ``kubernetes.io/dockerconfigjson`` Secret
+    whose ``.dockerconfigjson`` has ``auths[server]`` (username, password, auth).
+
+    The same create as any Secret (``create_secret``); the password goes to Kubernetes
+    only, and the audit trail gets the type and key names, as for every Secret.
+    """
+    secrets.authorize_create(actor, namespace)
+    errors = {}
+    if problems := check_name(name):
+        errors["name"] = problems
+    try:
+        data = dockerconfig_data(server, username, password, email)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return create_secret(
+        actor, namespace=namespace, name=name, type=Secret.Type.DOCKERCONFIGJSON, data=data
+    )
+
+
 @audited("secret.update")
 def update_secret(
     actor,

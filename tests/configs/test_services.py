@@ -263,3 +263,113 @@ def test_the_clusters_ca_configmap_is_shown_but_left_to_kubernetes(org, shop, po
         "configmap.update",
     ]
     assert all("is kept by Kubernetes" in e.reason for e in failed)
+
+
+def test_a_registry_secret_is_made_from_the_credentials_and_keeps_the_password_out(
+    org, shop, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    secret = services.create_registry_secret(
+        org.member,
+        shop,
+        name="harbor",
+        server="harbor.example.com",
+        username="ci-bot",
+        password=SECRET_VALUE,
+        email="ci@example.com",
+    )
+    live = _core(shop.cluster).read_namespaced_secret("harbor", "shop")
+    assert live.type == "kubernetes.io/dockerconfigjson"
+    config = json.loads(base64.b64decode(live.data[".dockerconfigjson"]))
+    entry = config["auths"]["harbor.example.com"]
+    assert (entry["username"], entry["password"]) == ("ci-bot", SECRET_VALUE)
+    assert base64.b64decode(entry["auth"]).decode() == f"ci-bot:{SECRET_VALUE}"
+    assert entry["email"] == "ci@example.com"
+    row = Secret.objects.get(pk=secret.pk)
+    assert (row.type, row.keys, row.namespace) == (
+        Secret.Type.DOCKERCONFIGJSON,
+        [".dockerconfigjson"],
+        shop,
+    )
+    event = AuditEvent.objects.get(action="secret.create")
+    assert (event.actor_name, event.result, event.target_name) == ("member", "success", "harbor")
+    assert event.detail == {
+        "type": "kubernetes.io/dockerconfigjson",
+        "keys": [".dockerconfigjson"],
+        "source": "form",
+    }
+    auth = base64.b64encode(f"ci-bot:{SECRET_VALUE}".encode()).decode()
+    dump = _dumpdata()
+    for text in (SECRET_VALUE, b64(SECRET_VALUE), auth):
+        assert text not in dump and text not in caplog.text
+
+    # The next default name is free; the taken one is refused on the name.
+    assert services.free_secret_name(shop) == "regcred"
+    services.create_registry_secret(
+        org.member, shop, name="regcred", server="r.example.com", username="u", password="p"
+    )
+    assert services.free_secret_name(shop) == "regcred-2"
+    with pytest.raises(ValidationError) as error:
+        services.create_registry_secret(
+            org.member, shop, name="harbor", server="r.example.com", username="u", password="p"
+        )
+    assert list(error.value.message_dict) == ["name"]
+    assert "already exists" in error.value.message_dict["name"][0]
+
+
+def test_a_registry_secret_is_refused_without_permission_and_on_bad_fields(org, shop, lab):
+    assert services.may_create_secret(org.member, shop)
+    assert not services.may_create_secret(org.member, lab)
+    assert not services.may_create_secret(org.outsider, shop)
+    with pytest.raises(Http404):
+        services.create_registry_secret(
+            org.member,
+            lab,
+            name="sneaky",
+            server="r.example.com",
+            username="u",
+            password=SECRET_VALUE,
+        )
+    refused = AuditEvent.objects.get(action="secret.create", result="failure")
+    assert (refused.actor_name, refused.target_name, refused.namespace) == (
+        "member",
+        "sneaky",
+        "lab",
+    )
+    assert refused.reason == "Not found, or not visible to this user."
+    assert refused.project == org.data  # data-lab's admins see who tried
+    assert (
+        not _core(lab.cluster)
+        .list_namespaced_secret("lab", field_selector="metadata.name=sneaky")
+        .items
+    )
+
+    with pytest.raises(ValidationError) as error:
+        services.create_registry_secret(
+            org.member, shop, name="Bad_Name", server="", username="u", password=SECRET_VALUE
+        )
+    assert set(error.value.message_dict) == {"name", "server"}
+    bad = AuditEvent.objects.filter(action="secret.create", result="failure").order_by("pk").last()
+    assert bad.target_name == "Bad_Name" and "server: Give the registry server" in bad.reason
+    for event in AuditEvent.objects.all():
+        assert SECRET_VALUE not in f"{event.detail} {event.reason}"
+
+
+def test_a_registry_secret_while_kubernetes_is_away_is_refused_and_audited(org, shop, kubesim):
+    kubesim.admin("PUT", f"/clusters/{shop.cluster.name}/faults", {"refuse": True})
+    try:
+        with pytest.raises(ValidationError) as error:
+            services.create_registry_secret(
+                org.member,
+                shop,
+                name="harbor",
+                server="r.example.com",
+                username="u",
+                password=SECRET_VALUE,
+            )
+    finally:
+        kubesim.admin("PUT", f"/clusters/{shop.cluster.name}/faults", {})
+    assert "Kubernetes is unavailable" in " ".join(error.value.messages)
+    event = AuditEvent.objects.get(action="secret.create")
+    assert event.result == "failure" and "Kubernetes is unavailable" in event.reason
+    assert not Secret.objects.filter(name="harbor").exists()
