@@ -242,7 +242,8 @@ class ObjectDetailView(ObjectEventsMixin, PortalView, DetailView):
 class ServiceFormView(PortalView, FormView):
     """A form whose valid data is handed to a service function by ``perform``.
 
-    ``perform(form)`` returns the object to redirect to (or a URL). Errors the
+    ``perform(form)`` returns the object to redirect to (or a URL; a partial drawn instead
+    overrides ``success_response``). Errors the
     service raises are shown on the form, so nothing is half-saved or lost.
     ``audit_action`` names the action, so that a form refused before it reaches
     the service (a required field left empty) is in the audit trail too; the
@@ -286,6 +287,10 @@ class ServiceFormView(PortalView, FormView):
             _add_errors(form, exc)
             self._refused = getattr(exc, "kcs_audited", False)
             return self.form_invalid(form)
+        return self.success_response(result)
+
+    def success_response(self, result):
+        """After the service succeeded: by default, to the object (or URL) it returned."""
         if self.success_message:
             messages.success(self.request, self.success_message)
         url = result if isinstance(result, str) else result.get_absolute_url()
