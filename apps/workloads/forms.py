@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from apps.configs.forms import PlacedForm, namespace_field
+from apps.configs.forms import PlacedForm, RegistrySecretForm, namespace_field
 from apps.storage.models import ACCESS_MODES
 
 from . import containers, manifest
@@ -611,6 +611,33 @@ class WizardForm(PlacedForm):
             formset.non_form_errors() or any(row.errors for row in formset.forms)
             for formset in self.rows.values()
         )
+
+
+class RegistrySecretDialogForm(RegistrySecretForm):
+    """The wizard's "New registry Secret" dialog: the Secret goes in the workload's
+    namespace, so there is no namespace to choose. Its ids are its own, apart from the
+    wizard's fields on the same page."""
+
+    namespace = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_registry_secret_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["name"].help_text = _(
+            "Lowercase letters, digits, '-' and '.'; the workload refers to it by this name."
+        )
+        self.fields["password"].help_text = _(
+            "Kept in Kubernetes only, never in the portal's database; revealing it later is "
+            "an audited action."
+        )
+
+    def clean_name(self):
+        from apps.configs.services import check_name
+
+        name = self.cleaned_data["name"]
+        if problems := check_name(name):
+            raise ValidationError(problems)  # with the other fields' errors, all at once
+        return name
 
 
 def _kept(row) -> bool:

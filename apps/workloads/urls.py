@@ -12,12 +12,22 @@ urlpatterns = [
         views.WizardQuotaView.as_view(),
         name="workload_wizard_quota",
     ),
+    path(
+        "workloads/add/<slug:kind>/registry-secret/",
+        views.WizardRegistrySecretView.as_view(),
+        name="workload_wizard_registry_secret",
+    ),
     path("workloads/wizard/cron/", views.WizardCronView.as_view(), name="workload_wizard_cron"),
     path("workloads/<int:pk>/edit/", views.WorkloadEditView.as_view(), name="workload_edit"),
     path(
         "workloads/<int:pk>/edit/quota/",
         views.WizardQuotaView.as_view(),
         name="workload_edit_quota",
+    ),
+    path(
+        "workloads/<int:pk>/edit/registry-secret/",
+        views.WizardRegistrySecretView.as_view(),
+        name="workload_edit_registry_secret",
     ),
     path("workloads/<int:pk>/", views.WorkloadView.as_view(), name="workload"),
     path("workloads/<int:pk>/yaml/", views.WorkloadYamlView.as_view(), name="workload_yaml"),

@@ -18,10 +18,13 @@ from django.views import View
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
+from apps.configs import services as config_services
 from apps.configs.forms import YamlCreateForm
-from apps.core import authz, diff
+from apps.configs.models import Secret
+from apps.core import audit, authz, diff
 from apps.core import yaml as kyaml
 from apps.core.views import (
+    SAFE_METHODS,
     ObjectActionView,
     ObjectDeleteView,
     ObjectDetailView,
@@ -32,6 +35,7 @@ from apps.core.views import (
     ServiceFormView,
 )
 from apps.kube.errors import KubeError
+from apps.namespaces.models import Namespace
 
 from . import autoscaling, containers, cron, filters, services, tables, wizard
 from . import forms as wizard_forms
@@ -562,6 +566,10 @@ class WorkloadWizardView(WizardMixin, ServiceFormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["quota_url"] = reverse("portal:workload_wizard_quota", args=[self.kind.lower()])
+        if context["form"].fields["namespace"].queryset.exists():  # somewhere to put a Secret
+            context["registry_secret_url"] = reverse(
+                "portal:workload_wizard_registry_secret", args=[self.kind.lower()]
+            )
         return context
 
 
@@ -613,6 +621,10 @@ class WorkloadEditView(WizardMixin, ObjectFormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["quota_url"] = reverse("portal:workload_edit_quota", args=[self.object.pk])
+        if config_services.may_create_secret(self.request.user, self.object.namespace):
+            context["registry_secret_url"] = reverse(
+                "portal:workload_edit_registry_secret", args=[self.object.pk]
+            )
         return context
 
 
@@ -644,6 +656,103 @@ class WizardQuotaView(PortalView, View):
             "workloads/partials/quota.html",
             {"quota": rows, "namespace": namespace},
         )
+
+
+class WizardRegistrySecretView(ServiceFormView):
+    """The wizard's "New registry Secret" dialog (HTMX). GET: the dialog, for the namespace
+    the wizard has chosen (the workload's, on an edit). POST: the Secret is created there
+    (``configs.services.create_registry_secret``) and the picker is drawn again, out of
+    band, with it ticked beside what was ticked before; the wizard keeps all else typed.
+    Refused, the dialog comes back with the errors next to its fields."""
+
+    needs = authz.Perm.OPERATE
+    form_class = wizard_forms.RegistrySecretDialogForm
+    template_name = "workloads/partials/registry_secret_dialog.html"
+    audit_action = "secret.create"
+    audit_model = Secret
+
+    def dispatch(self, request, *args, kind=None, pk=None, **kwargs):
+        self.workload = None
+        if pk is None:
+            self.kind = wizard_forms.KIND_SLUGS.get(kind)
+            if self.kind is None:
+                raise Http404
+        if request.user.is_authenticated:
+            self.namespace = self.checked_namespace(request, pk)
+        return super().dispatch(request, *args, **kwargs)
+
+    def checked_namespace(self, request, pk):
+        """The namespace the Secret goes in, if the user may work in it (on an edit: the
+        workload's, if they may change it); else a 404, a refused POST audited."""
+        user = request.user
+        params = request.POST if request.method == "POST" else request.GET
+        if pk is not None:
+            self.workload = Workload.objects.restrict(user, "change").filter(pk=pk).first()
+            found = self.workload.namespace if self.workload is not None else None
+            if self.workload is not None:
+                self.kind = self.workload.kind
+            asked = Workload.objects.filter(pk=pk).values_list("namespace", flat=True).first()
+        else:
+            chosen = params.get("namespace", "")
+            if not chosen:
+                return None  # the wizard has no namespace yet: the dialog says so
+            asked = int(chosen) if chosen.isdigit() else None
+            found = Namespace.objects.restrict(user, "work").filter(pk=asked).first()
+        if found is not None:
+            return found
+        if request.method not in SAFE_METHODS:
+            target = Namespace.objects.filter(pk=asked).first()
+            name = str(params.get("name", ""))
+            with audit.attempt(user, self.audit_action, target, model=Secret, name=name):
+                raise Http404
+        raise Http404
+
+    def url(self) -> str:
+        if self.workload is not None:
+            return reverse("portal:workload_edit_registry_secret", args=[self.workload.pk])
+        return reverse("portal:workload_wizard_registry_secret", args=[self.kind.lower()])
+
+    def audit_target(self):
+        return self.namespace
+
+    def get_initial(self):
+        if self.namespace is None:
+            return {}
+        return {"name": config_services.free_secret_name(self.namespace)}
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def perform(self, form):
+        if self.namespace is None:
+            raise ValidationError(_("Choose the workload's namespace first."))
+        return config_services.create_registry_secret(
+            self.request.user, self.namespace, **form.credentials(), name=form.cleaned_data["name"]
+        )
+
+    def success_response(self, secret):
+        ticked = self.request.POST.getlist("registry_secrets")
+        form = wizard_forms.WizardForm(
+            kind=self.kind,
+            editing=self.workload is not None,
+            user=self.request.user,
+            pull_namespace=self.namespace if self.workload is not None else None,
+            initial={"image_pull_secrets": list(dict.fromkeys([*ticked, secret.name]))},
+        )
+        context = {
+            "form": form,
+            "oob": True,
+            "created": secret,
+            "registry_secret_url": self.url(),
+        }
+        return render(self.request, "workloads/partials/registry_picker.html", context)
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "namespace": self.namespace,
+            "url": self.url(),
+        }
 
 
 class WizardCronView(PortalView, View):
