@@ -129,3 +129,28 @@ def test_filters_stay_translated_and_restricted_after_the_api_schema_was_served(
     member.cookies["django_language"] = "zh-hans"
     form = _filters(member.get("/operations/"))
     assert "Status" not in form and "状态" in form
+
+
+@pytest.mark.parametrize(
+    ("who", "url"),
+    [
+        ("admin", "/namespaces/add/"),
+        ("member", "/configmaps/add/"),
+        ("member", "/workloads/add/deployment/"),
+        ("member", "/services/add/"),
+        ("member", "/ingresses/add/"),
+        ("member", "/storage/claims/add/"),
+        ("member", "/secrets/add/opaque/"),
+    ],
+)
+def test_a_fields_help_is_the_description_its_input_names(portal, demo, who, url):
+    """Django names each input's help text in aria-describedby; the forms draw the text
+    with that id, so a screen reader reads it with the field."""
+    response = portal(who).get(url)
+    assert response.status_code == 200, url
+    html = response.content.decode()
+    described = set(re.findall(r'aria-describedby="([^"]+)"', html))
+    assert described, url
+    for ids in described:
+        for id_ in ids.split():
+            assert f'id="{id_}"' in html, (url, id_)
