@@ -38,10 +38,10 @@ spec:
 """
 
 
-@pytest.fixture
-def live(demo, worker, tmp_path):
-    """A cluster like the demo's (with workers) with web-shop's namespace, an informer
-    watching it, and kubectl."""
+def watched_shop(name: str, workers: int, tmp_path):
+    """A running cluster like the demo's (``workers`` workers) with web-shop's namespace
+    "shop" opened to the member, and an informer watching it: (cluster, kubeconfig
+    path, informer), the informer to be stopped by the caller."""
     from django.contrib.auth import get_user_model
 
     from apps.clusters import services as cluster_services
@@ -51,7 +51,7 @@ def live(demo, worker, tmp_path):
 
     admin = get_user_model().objects.get(username="admin")
     member = get_user_model().objects.get(username="member")
-    cluster, _operation = cluster_services.create_cluster(admin, name="live", workers=2)
+    cluster, _operation = cluster_services.create_cluster(admin, name=name, workers=workers)
     deadline = time.monotonic() + 60
     while cluster.status != Cluster.Status.RUNNING and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -69,6 +69,14 @@ def live(demo, worker, tmp_path):
     kubeconfig.write_text(cluster.kubeconfig)
     informer = Informer(clusters=lambda: [cluster], rescan=0.2).start()
     assert informer.synced(60)
+    return cluster, kubeconfig, informer
+
+
+@pytest.fixture
+def live(demo, worker, tmp_path):
+    """A cluster like the demo's (with workers) with web-shop's namespace, an informer
+    watching it, and kubectl."""
+    _cluster, kubeconfig, informer = watched_shop("live", 2, tmp_path)
     yield lambda *args: kubectl(tmp_path, kubeconfig, *args)
     informer.stop()
 

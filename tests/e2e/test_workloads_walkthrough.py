@@ -8,16 +8,14 @@ Celery worker for the rollouts and an informer for what kubectl changes.
 """
 
 import json
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from apps.kube.informer import Informer
 from tests.kube.conftest import eventually
 
 from .test_demo_walkthroughs import kubectl
-from .test_live_inventory import WAIT
+from .test_live_inventory import WAIT, watched_shop
 from .test_logs_terminal_browser import _signed_in, asgi_server  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -29,33 +27,14 @@ def demo_cluster(demo, worker, sandbox, tmp_path):
     an informer watching it; kubectl (returning parsed JSON for ``-o json``)."""
     from django.contrib.auth import get_user_model
 
-    from apps.clusters import services as cluster_services
-    from apps.clusters.models import Cluster
-    from apps.namespaces import services as ns_services
-    from apps.tenancy.models import Project
-
-    users = get_user_model().objects
-    admin, member = users.get(username="admin"), users.get(username="member")
-    cluster, _operation = cluster_services.create_cluster(admin, name="demo2", workers=3)
-    deadline = time.monotonic() + 60
-    while cluster.status != Cluster.Status.RUNNING and time.monotonic() < deadline:
-        time.sleep(0.2)
-        cluster.refresh_from_db()
-    assert cluster.status == Cluster.Status.RUNNING, cluster.status_message
-    shop = ns_services.create_namespace(
-        admin, cluster=cluster, project=Project.objects.get(name="web-shop"), name="shop", quota={}
-    )
-    ns_services.set_members(admin, shop, [member])
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(cluster.kubeconfig)
-    informer = Informer(clusters=lambda: [cluster], rescan=0.2).start()
-    assert informer.synced(60)
+    cluster, kubeconfig, informer = watched_shop("demo2", 3, tmp_path)
 
     def run(*args):
         out = kubectl(tmp_path, kubeconfig, *args)
         return json.loads(out) if args[-2:] == ("-o", "json") else out
 
-    run.cluster, run.member = cluster, member
+    run.cluster = cluster
+    run.member = get_user_model().objects.get(username="member")
     yield run
     informer.stop()
 
