@@ -57,6 +57,10 @@ def web(org, shop, kubesim):
 
     workload = eventually(running)
     advance(kubesim, shop.cluster, 120)
+    # Time then stands still unless a test moves it: a log read twice is the same log,
+    # however slow the machine between the reads.
+    status, body = kubesim.admin("POST", f"/clusters/{shop.cluster.name}/clock", {"timeFactor": 0})
+    assert status == 200, body
     return workload
 
 
@@ -261,11 +265,9 @@ def test_a_followed_log_ends_after_logs_follow_seconds(org, api, web, settings):
     stop(answer)
 
 
-def test_closing_a_followed_log_does_not_wait_for_the_containers_next_line(web, kubesim):
+def test_closing_a_followed_log_does_not_wait_for_the_containers_next_line(web):
     """A browser leaving a followed log closes its stream from the event loop, while a
     reader thread waits for the next line: the close must not wait with it."""
-    status, body = kubesim.admin("POST", f"/clusters/{web.cluster.name}/clock", {"timeFactor": 0})
-    assert status == 200, body  # time stands still: the container writes nothing more
     pod = Pod.objects.filter(workload_name="web").order_by("name").first()
     stream = kube_containers.follow_log(
         web.cluster.kube(), pod.namespace_name, pod.name, "web", tail_lines=1
@@ -276,7 +278,7 @@ def test_closing_a_followed_log_does_not_wait_for_the_containers_next_line(web, 
     eventually(lambda: seen)  # the last line so far; the reader now waits for more
     closing = threading.Thread(target=stream.close, daemon=True)
     closing.start()
-    # Before the fix, close waited here for a line that does not come.
+    # Time stands still (the fixture), so no line comes: before the fix, close waited here.
     closing.join(WAIT)
     reader.join(WAIT)
     assert not closing.is_alive() and not reader.is_alive()
